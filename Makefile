@@ -1,0 +1,43 @@
+# Every target sets itself up from nothing, idempotently: a fresh clone needs only Python 3.11, pip and node.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+CHECKOV_VENV := .tools/checkov
+STAMP := $(VENV)/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export BENTOML_DO_NOT_TRACK := True
+
+.PHONY: setup test demo down bench clean
+
+setup: $(STAMP) $(CHECKOV_STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
+	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+$(CHECKOV_STAMP): tools/checkov-requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r tools/checkov-requirements.txt
+	touch $@
+
+## make test: create .venv, install, run the whole test suite (exit 5 "no tests" counts as a failure here)
+test: setup
+	$(VENV)/bin/python -m pytest
+
+## make demo: the main job, the whole SMB stack on this machine with embedded defaults
+demo: setup
+	$(VENV)/bin/sahab synth --all
+
+down: setup
+	$(VENV)/bin/sahab down
+
+bench: setup
+	$(VENV)/bin/python bench/synth.py
+
+clean:
+	rm -rf cdktf.out reports .sahab

@@ -1,0 +1,1 @@
+"""The ``sahab`` command line: a thin adapter over library functions (see ``main``)."""
