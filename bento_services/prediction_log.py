@@ -1,0 +1,190 @@
+"""The prediction log: every scored item (features, score, version, variant, latency) goes to a sink.
+
+The log is what drift monitoring, audits and later retraining read, so it is written for every
+live and shadow prediction. Two sinks share one interface:
+
+| sink  | where                                              | used by                    |
+|-------|----------------------------------------------------|----------------------------|
+| jsonl | ``<data>/predictions/predictions-<day>-<pid>.jsonl`` | local stack (default)      |
+| kafka | topic ``serving.prediction_topic``, keyed by customer | cloud (MSK), any broker   |
+
+One JSONL file per worker process and UTC day: workers never interleave half-lines in one file,
+and a day's files can be archived as a unit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from infra.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infra.config import Environment
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One scored item. ``features`` are the model inputs as scored (after overrides and defaults)."""
+
+    transaction_id: str
+    customer_id: str
+    merchant_id: str
+    variant: str
+    model_version: str
+    score: float
+    latency_ms: float
+    features: dict[str, Any]
+    shadow: bool = False
+    unknown_entities: list[str] = field(default_factory=list)
+    ts: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars (np.float32, np.int64, np.bool_) carry .item(); anything else is a bug to surface.
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"prediction log cannot serialise {type(value).__name__}: {value!r}")
+
+
+class PredictionSink(Protocol):
+    """Where prediction records go. ``write`` must not raise for a healthy destination."""
+
+    def write(self, records: Sequence[PredictionRecord]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JsonlPredictionSink:
+    """Appends one JSON line per record to a per-process, per-day file; flushed after each batch."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._day: str | None = None
+        self._handle: Any = None
+
+    def _file_for_today(self) -> Any:
+        day = datetime.now(UTC).strftime("%Y%m%d")
+        if day != self._day:
+            if self._handle is not None:
+                self._handle.close()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.directory / f"predictions-{day}-{os.getpid()}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            self._day = day
+        return self._handle
+
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        if not records:
+            return
+        text = "".join(record.to_json() + "\n" for record in records)
+        with self._lock:
+            handle = self._file_for_today()
+            handle.write(text)
+            handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle, self._day = None, None
+
+
+class KafkaPredictionSink:
+    """Produces one message per record (key: customer id, value: the JSON record) to a Kafka topic.
+
+    Delivery is asynchronous (the producer batches); ``close`` flushes and raises when messages
+    could not be delivered, so a broken log is noticed at shutdown rather than lost silently.
+    """
+
+    def __init__(self, producer_config: dict[str, Any], topic: str, *, flush_timeout_s: float = 10.0) -> None:
+        from confluent_kafka import Producer
+
+        self.topic = topic
+        self._flush_timeout_s = flush_timeout_s
+        self._failures: list[str] = []
+        self._producer = Producer({"linger.ms": 20, "enable.idempotence": True, **producer_config})
+
+    def _on_delivery(self, error: Any, _message: Any) -> None:
+        if error is not None:
+            self._failures.append(str(error))
+
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        for record in records:
+            self._producer.produce(self.topic, key=record.customer_id, value=record.to_json(),
+                                   on_delivery=self._on_delivery)
+        self._producer.poll(0)
+
+    def close(self) -> None:
+        left = self._producer.flush(self._flush_timeout_s)
+        if left or self._failures:
+            from infra.errors import CommandFailed
+
+            raise CommandFailed(
+                f"prediction log: {left} message(s) undelivered to topic '{self.topic}' after "
+                f"{self._flush_timeout_s:g} s; delivery errors: {self._failures[:3]}"
+            )
+
+
+def predictions_dir(env: Environment) -> Path:
+    return env.data_path() / "predictions"
+
+
+def sink_for(env: Environment, *, kafka_config: dict[str, Any] | None = None) -> PredictionSink:
+    """The sink ``env.serving.prediction_sink`` names. Kafka needs bootstrap servers (``streaming``)."""
+    if env.serving.prediction_sink == "jsonl":
+        return JsonlPredictionSink(predictions_dir(env))
+    config = kafka_config or _kafka_config_from(env)
+    return KafkaPredictionSink(config, env.serving.prediction_topic)
+
+
+def _kafka_config_from(env: Environment) -> dict[str, Any]:
+    servers = env.streaming.bootstrap_servers or os.environ.get("SAHAB_KAFKA_BOOTSTRAP_SERVERS")
+    if not servers:
+        raise ConfigError(
+            "'serving.prediction_sink' is 'kafka' but no broker is known: set 'streaming.bootstrap_servers' "
+            "or the SAHAB_KAFKA_BOOTSTRAP_SERVERS variable"
+        )
+    return {"bootstrap.servers": servers}
+
+
+def read_predictions(directory: Path, *, since: datetime | None = None, include_shadow: bool = False) -> pd.DataFrame:
+    """Load logged predictions as one row per item: metadata columns plus one column per feature."""
+    import pandas as pd
+
+    rows = list(_iter_records(sorted(directory.glob("predictions-*.jsonl")), since, include_shadow))
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.json_normalize(rows, sep=".")
+    frame.columns = [c.removeprefix("features.") for c in frame.columns]
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    return frame
+
+
+def _iter_records(files: Iterable[Path], since: datetime | None, include_shadow: bool) -> Iterable[dict[str, Any]]:
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    # A worker killed mid-write leaves at most one torn last line; skip it, keep the rest.
+                    continue
+                if record.get("shadow") and not include_shadow:
+                    continue
+                if since is not None and datetime.fromisoformat(record["ts"]) < since:
+                    continue
+                yield record

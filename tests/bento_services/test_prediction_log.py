@@ -1,0 +1,53 @@
+"""The JSONL prediction log: what is written is what drift monitoring reads back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from bento_services.prediction_log import JsonlPredictionSink, PredictionRecord, read_predictions
+
+
+def record(i: int, **overrides) -> PredictionRecord:
+    values = dict(
+        transaction_id=f"t{i}", customer_id=f"c{i}", merchant_id="m0001", variant="a", model_version="v1",
+        score=np.float32(0.25), latency_ms=1.5, features={"amount_aed": 10.0 * i, "channel": "pos"},
+    )
+    return PredictionRecord(**{**values, **overrides})
+
+
+def test_written_records_read_back_as_one_row_per_item_with_feature_columns(tmp_path) -> None:
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(1), record(2)])
+    sink.close()
+    frame = read_predictions(tmp_path)
+    assert list(frame["transaction_id"]) == ["t1", "t2"]
+    assert list(frame["amount_aed"]) == [10.0, 20.0]
+    assert frame["score"].iloc[0] == 0.25
+
+
+def test_shadow_predictions_are_left_out_unless_asked_for(tmp_path) -> None:
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(1), record(2, shadow=True, variant="s")])
+    sink.close()
+    assert len(read_predictions(tmp_path)) == 1
+    assert len(read_predictions(tmp_path, include_shadow=True)) == 2
+
+
+def test_since_keeps_only_newer_predictions(tmp_path) -> None:
+    old = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(1, ts=old), record(2)])
+    sink.close()
+    frame = read_predictions(tmp_path, since=datetime.now(UTC) - timedelta(hours=1))
+    assert list(frame["transaction_id"]) == ["t2"]
+
+
+def test_a_torn_last_line_is_skipped_and_the_rest_is_kept(tmp_path) -> None:
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(1)])
+    sink.close()
+    log = next(tmp_path.glob("predictions-*.jsonl"))
+    log.write_text(log.read_text() + '{"transaction_id": "t2", "sco')
+    assert list(read_predictions(tmp_path)["transaction_id"]) == ["t1"]
