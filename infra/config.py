@@ -181,13 +181,27 @@ class KafkaMode(str, Enum):
 
 
 class KafkaConfig(_Model):
-    """MSK. Provisioned clusters use TLS + IAM auth + CMK at rest; serverless uses IAM auth (TLS built in)."""
+    """MSK. Provisioned clusters use TLS + IAM auth + CMK at rest; serverless uses IAM auth (TLS built in)
+    but encrypts at rest only with an AWS-owned key, so it needs an explicit opt-in and still fails the gate."""
 
     mode: KafkaMode = Field(default=KafkaMode.provisioned, description="Default: provisioned.")
     broker_instance_type: str = Field(default="kafka.m7g.large", description="Default: kafka.m7g.large.")
     broker_count: int = Field(default=2, ge=1, description="Multiple of az_count. Default: 2.")
     storage_gib: int = Field(default=100, ge=1, le=16384, description="EBS per broker. Default: 100.")
     kafka_version: str = Field(default="3.8.x", description="Default: 3.8.x.")
+    accept_aws_owned_key_at_rest: bool = Field(
+        default=False,
+        description="Required for mode serverless, which cannot use a customer-managed key. Default: false.",
+    )
+
+    @model_validator(mode="after")
+    def _serverless_opt_in(self) -> KafkaConfig:
+        if self.mode is KafkaMode.serverless and not self.accept_aws_owned_key_at_rest:
+            raise ValueError(
+                "'accept_aws_owned_key_at_rest' must be true when 'mode' is 'serverless': MSK Serverless cannot "
+                "encrypt with a customer-managed key (the policy gate fails it); use mode 'provisioned' instead"
+            )
+        return self
 
 
 class OnlineStoreConfig(_Model):
@@ -263,6 +277,8 @@ class CanaryConfig(_Model):
 
 
 class ServingConfig(_Model):
+    """The BentoML fraud-scoring service: variants and routing, runtime tuning, prediction log."""
+
     host: str = Field(default="127.0.0.1", description="Bind address. Default: 127.0.0.1.")
     port: int = Field(default=3000, ge=1, le=65535, description="Default: 3000.")
     variants: list[VariantConfig] = Field(
@@ -273,9 +289,41 @@ class ServingConfig(_Model):
         ],
         description="Default: a=previous 50%, b=latest 50%.",
     )
-    shadow_variant: str | None = Field(default=None, description="Scored but never returned. Default: none.")
+    shadow_variant: str | None = Field(
+        default=None, description="Scored beside every request but never returned; its weight must be 0. Default: none."
+    )
     canary: CanaryConfig | None = Field(default=None, description="Automatic rollback rules. Default: none.")
-    max_batch_size: int = Field(default=256, ge=1, description="Larger requests get 413. Default: 256.")
+    max_batch_size: int = Field(default=256, ge=2, description="Items per request; larger requests get 413. Default: 256.")
+    workers: int = Field(default=1, ge=1, description="BentoML worker processes. Default: 1.")
+    adaptive_batching: bool = Field(
+        default=True, description="Merge concurrent requests into one model call (BentoML batchable API). Default: true."
+    )
+    batch_max_latency_ms: int = Field(
+        default=50, ge=1,
+        description="Longest a request may wait in the adaptive batcher before BentoML answers 503. Default: 50.",
+    )
+    device: Literal["cpu", "cuda"] = Field(
+        default="cpu", description="cpu: ONNX Runtime on CPU; cuda: the torch model on a CUDA GPU. Default: cpu."
+    )
+    model_precision: Literal["fp32", "int8"] = Field(
+        default="fp32", description="Which ONNX file runs on CPU (int8 measured slower on the small MLP). Default: fp32."
+    )
+    ort_intra_op_threads: int = Field(
+        default=1, ge=0, description="ONNX Runtime threads inside one operator; 0 lets ORT choose. Default: 1."
+    )
+    ort_inter_op_threads: int = Field(
+        default=1, ge=0, description="ONNX Runtime threads across operators; 0 lets ORT choose. Default: 1."
+    )
+    score_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Scores at or above this answer is_fraud=true. Default: 0.5."
+    )
+    prediction_sink: Literal["jsonl", "kafka"] = Field(
+        default="jsonl",
+        description="Where predictions are logged: jsonl files under <data>/predictions, or a Kafka topic. Default: jsonl.",
+    )
+    prediction_topic: str = Field(
+        default="predictions", description="Kafka topic of the prediction log (prediction_sink kafka). Default: predictions."
+    )
 
     @model_validator(mode="after")
     def _weights(self) -> ServingConfig:
@@ -289,22 +337,101 @@ class ServingConfig(_Model):
         for ref, what in ((self.shadow_variant, "shadow_variant"), (self.canary.variant if self.canary else None, "canary.variant")):
             if ref is not None and ref not in names:
                 problems.append(f"'{what}' must name one of the variants {names} (value: {ref!r})")
+        weights = {v.name: v.weight for v in self.variants}
+        if self.shadow_variant in weights and weights[self.shadow_variant] != 0:
+            problems.append(
+                f"'variants' weight of the shadow variant '{self.shadow_variant}' must be 0: it is scored but never "
+                f"answers (value: {weights[self.shadow_variant]:g})"
+            )
+        if self.canary and self.canary.variant in weights:
+            if self.canary.variant == self.shadow_variant:
+                problems.append(f"'canary.variant' must not be the shadow variant (value: {self.canary.variant!r})")
+            fallbacks = [n for n in names if n not in (self.canary.variant, self.shadow_variant)]
+            if not fallbacks:
+                problems.append(
+                    f"'canary.variant' {self.canary.variant!r} needs another non-shadow variant to roll back to "
+                    f"(variants: {names})"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
 class StreamingConfig(_Model):
+    """Kafka ingestion: topics, the ingestor's consumer group, and how clients connect.
+
+    The local broker and MSK differ only in these connection settings:
+
+    | target | auth | tls   | clients use                                                     |
+    |--------|------|-------|-----------------------------------------------------------------|
+    | local  | none | false | PLAINTEXT to the broker `sahab up local` started (the default)   |
+    | local  | none | true  | SSL to a TLS broker of your own at `bootstrap_servers`           |
+    | any    | iam  | true  | SASL_SSL + OAUTHBEARER tokens signed for MSK IAM (cloud default) |
+    | any    | iam  | false | error: MSK serves IAM auth on its TLS listener only (port 9098)  |
+    | aws    | none | any   | error when connecting: MSK here is built IAM-only                |
+    """
+
     topic: str = Field(default="transactions", description="Default: transactions.")
     dlq_topic: str = Field(default="transactions.dlq", description="Default: transactions.dlq.")
     consumer_group: str = Field(default="sahab-ingestor", description="Default: sahab-ingestor.")
     partitions: int = Field(default=3, ge=1, description="Default: 3.")
     session_timeout_ms: int = Field(default=6000, ge=1000, description="Default: 6000 (low for fast local joins).")
+    bootstrap_servers: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$",
+        description="Comma-separated host:port list (MSK: the IAM bootstrap brokers, port 9098). "
+        "Default: none: locally the broker started by `sahab up local`; cloud environments must set it.",
+    )
+    auth: Literal["none", "iam"] | None = Field(
+        default=None, description="Client authentication. Default: iam when target is aws, none when local."
+    )
+    tls: bool | None = Field(default=None, description="Encrypt client traffic. Default: true when target is aws, false locally.")
+    tls_ca_location: str | None = Field(
+        default=None, description="PEM bundle that signs the brokers' certificates. Default: the system CA store."
+    )
+    local_broker_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Port of the local broker. Default: a free port chosen when it starts."
+    )
+    local_broker_storage: str = Field(
+        default="memory://tansu/",
+        pattern=r"^(memory|s3)://[a-z0-9.-]+/$",
+        description="Storage engine of the local broker: memory://tansu/ (lost when it stops) or s3://BUCKET/ "
+        "(durable across restarts). Default: memory://tansu/.",
+    )
+    max_batch_events: int = Field(
+        default=500, ge=1, le=100_000, description="Events per consume-push-commit cycle of the ingestor. Default: 500."
+    )
+    metrics_port: int = Field(
+        default=9464, ge=0, le=65535, description="Prometheus /metrics port of `sahab stream ingest`; 0 turns it off. Default: 9464."
+    )
+
+    @model_validator(mode="after")
+    def _iam_needs_tls(self) -> StreamingConfig:
+        if self.auth == "iam" and self.tls is False:
+            raise ValueError("'tls' must be true when 'auth' is 'iam' (MSK serves IAM auth on its TLS listener only)")
+        return self
 
 
 class DriftConfig(_Model):
+    """When served traffic has moved away from the training data (``sahab drift``).
+
+    A feature drifts when its PSI exceeds ``psi_threshold``, or when the two-sample KS test is both
+    significant (p below ``ks_pvalue_threshold``) and large (statistic above ``ks_statistic_threshold``):
+    on thousands of rows a p-value alone flags shifts too small to matter.
+    """
+
     psi_threshold: float = Field(default=0.2, gt=0, description="PSI above this is drift. Default: 0.2.")
     ks_pvalue_threshold: float = Field(default=0.01, gt=0, lt=1, description="KS p-value below this is drift. Default: 0.01.")
+    ks_statistic_threshold: float = Field(
+        default=0.1, gt=0, lt=1, description="KS statistic that must also be exceeded to call drift. Default: 0.1."
+    )
+    psi_bins: int = Field(default=10, ge=2, le=100, description="Quantile bins of the reference for PSI. Default: 10.")
+    min_samples: int = Field(
+        default=200, ge=10, description="Fewest logged predictions a drift check accepts. Default: 200."
+    )
+    reference_rows: int = Field(
+        default=20000, ge=100, description="Training rows sampled as the reference. Default: 20000."
+    )
 
 
 class Environment(_Model):

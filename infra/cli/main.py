@@ -30,11 +30,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """Keep ``sahab`` a command group even while only one command is registered."""
+
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
 
 err_console = Console(stderr=True)
-
 
 def main() -> None:
     """Run the CLI, turning library errors into one clear message and the documented exit code."""
@@ -43,7 +46,6 @@ def main() -> None:
     except SahabError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
-
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,205 @@
+"""``Keys``: one customer-managed KMS key per data class, rotation on, least-privilege key policies.
+
+One key per data class (rather than one key for everything) limits the blast radius of a grant and
+lets auditors see which service may decrypt which data. Key policies never grant ``kms:*`` and never
+name ``*`` as a principal: administration goes to the account (and thus to IAM), and use is limited
+to the AWS services of that class through ``kms:ViaService``.
+
+| data class    | used by                                  | who may use it                              |
+|---------------|------------------------------------------|---------------------------------------------|
+| data          | data buckets, Redis at rest, secrets      | account via s3/elasticache/secretsmanager   |
+| models        | model artifact bucket                     | account via s3                              |
+| logs          | log groups, CloudTrail, audit bucket      | CloudWatch Logs, CloudTrail, account via s3 |
+| eks-secrets   | EKS envelope encryption of Secrets        | account via eks                             |
+| kafka         | MSK at rest                               | account via kafka                           |
+| ebs           | node volumes (launch templates)           | account via ec2, the Auto Scaling role      |
+| signing       | model manifest signatures (asymmetric)    | account (kms:Sign/Verify through IAM)       |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modules.cdk import Construct, kms_alias, kms_key
+from modules.context import PARTITION, account_id, account_root_arn
+from modules.iam import Statement, policy_document
+
+#: Symmetric data classes and the AWS services that may use their key on the account's behalf.
+DATA_CLASS_SERVICES: dict[str, tuple[str, ...]] = {
+    "data": ("s3", "elasticache", "secretsmanager", "dynamodb"),
+    "models": ("s3",),
+    "logs": ("s3",),
+    "eks-secrets": ("eks",),
+    "kafka": ("kafka",),
+    "ebs": ("ec2",),
+}
+
+ADMIN_ACTIONS = (
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+)
+USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+SIGN_ACTIONS = ("kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:DescribeKey")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeysProps:
+    """Props of ``Keys``."""
+
+    name_prefix: str
+    """Prefix of aliases and descriptions, e.g. ``sahab-prod`` → ``alias/sahab-prod-data``."""
+    region: str
+    """Region of the keys; used in service names and ARN conditions."""
+    deletion_window_days: int = 30
+    """Waiting period before a deleted key is destroyed. Default: 30 (the maximum)."""
+    rotation_period_days: int = 365
+    """Automatic rotation period of symmetric keys. Default: 365."""
+
+
+class Keys(Construct):
+    """The environment's CMKs, one per data class, plus an asymmetric key that signs model manifests."""
+
+    def __init__(self, scope: Construct, id: str, *, props: KeysProps) -> None:
+        super().__init__(scope, id)
+        if not 7 <= props.deletion_window_days <= 30:
+            raise ValueError(f"'deletion_window_days' must be between 7 and 30 (value: {props.deletion_window_days})")
+        if not 90 <= props.rotation_period_days <= 2560:
+            raise ValueError(f"'rotation_period_days' must be between 90 and 2560 (value: {props.rotation_period_days})")
+        self.props = props
+        self._keys: dict[str, kms_key.KmsKey] = {}
+        for data_class in DATA_CLASS_SERVICES:
+            self._keys[data_class] = self._symmetric_key(data_class)
+        self.signing = self._signing_key()
+
+    # ---- accessors ------------------------------------------------------------------------------
+    def key(self, data_class: str) -> kms_key.KmsKey:
+        """The key of one data class; raises naming the known classes on a typo."""
+        try:
+            return self._keys[data_class]
+        except KeyError:
+            raise KeyError(f"no key for data class {data_class!r}; known: {sorted(self._keys)}") from None
+
+    @property
+    def data(self) -> kms_key.KmsKey:
+        return self._keys["data"]
+
+    @property
+    def models(self) -> kms_key.KmsKey:
+        return self._keys["models"]
+
+    @property
+    def logs(self) -> kms_key.KmsKey:
+        return self._keys["logs"]
+
+    @property
+    def eks_secrets(self) -> kms_key.KmsKey:
+        return self._keys["eks-secrets"]
+
+    @property
+    def kafka(self) -> kms_key.KmsKey:
+        return self._keys["kafka"]
+
+    @property
+    def ebs(self) -> kms_key.KmsKey:
+        return self._keys["ebs"]
+
+    # ---- construction ---------------------------------------------------------------------------
+    def _construct_id(self, data_class: str) -> str:
+        return "".join(part.capitalize() for part in data_class.split("-"))
+
+    def _symmetric_key(self, data_class: str) -> kms_key.KmsKey:
+        region = self.props.region
+        services = tuple(f"{svc}.{region}.amazonaws.com" for svc in DATA_CLASS_SERVICES[data_class])
+        statements = [
+            self._admin_statement(),
+            Statement(
+                sid="UseThroughServices",
+                principals={"AWS": (account_root_arn(self),)},
+                actions=(*USE_ACTIONS, "kms:CreateGrant", "kms:ListGrants"),
+                conditions={
+                    "StringEquals": {"kms:ViaService": list(services), "kms:CallerAccount": account_id(self)}
+                },
+            ),
+            *self._service_principal_statements(data_class),
+        ]
+        key = kms_key.KmsKey(
+            self,
+            self._construct_id(data_class),
+            description=f"{self.props.name_prefix} {data_class} (customer-managed, data class key)",
+            enable_key_rotation=True,
+            rotation_period_in_days=self.props.rotation_period_days,
+            deletion_window_in_days=self.props.deletion_window_days,
+            policy=policy_document(statements),
+        )
+        kms_alias.KmsAlias(
+            self,
+            f"{self._construct_id(data_class)}Alias",
+            name=f"alias/{self.props.name_prefix}-{data_class}",
+            target_key_id=key.key_id,
+        )
+        return key
+
+    def _admin_statement(self) -> Statement:
+        return Statement(sid="AdministerThroughIam", principals={"AWS": (account_root_arn(self),)}, actions=ADMIN_ACTIONS)
+
+    def _service_principal_statements(self, data_class: str) -> list[Statement]:
+        """Statements for services that act as themselves (not on a caller's behalf)."""
+        region, account = self.props.region, account_id(self)
+        if data_class == "logs":
+            return [
+                Statement(
+                    sid="CloudWatchLogs",
+                    principals={"Service": (f"logs.{region}.amazonaws.com",)},
+                    actions=USE_ACTIONS,
+                    conditions={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{PARTITION}:logs:{region}:{account}:log-group:*"
+                        }
+                    },
+                ),
+                Statement(
+                    sid="CloudTrail",
+                    principals={"Service": ("cloudtrail.amazonaws.com",)},
+                    actions=("kms:GenerateDataKey*", "kms:DescribeKey"),
+                    conditions={
+                        "StringLike": {
+                            "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{PARTITION}:cloudtrail:*:{account}:trail/*"
+                        },
+                        "StringEquals": {"aws:SourceAccount": account},
+                    },
+                ),
+            ]
+        if data_class == "ebs":
+            autoscaling_role = (
+                f"arn:{PARTITION}:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/"
+                "AWSServiceRoleForAutoScaling"
+            )
+            return [
+                Statement(
+                    sid="AutoScalingVolumes",
+                    principals={"AWS": (autoscaling_role,)},
+                    actions=(*USE_ACTIONS, "kms:CreateGrant"),
+                )
+            ]
+        return []
+
+    def _signing_key(self) -> kms_key.KmsKey:
+        key = kms_key.KmsKey(
+            self,
+            "Signing",
+            description=f"{self.props.name_prefix} model manifest signing (asymmetric, ECC_NIST_P256)",
+            key_usage="SIGN_VERIFY",
+            customer_master_key_spec="ECC_NIST_P256",
+            deletion_window_in_days=self.props.deletion_window_days,
+            policy=policy_document(
+                [
+                    self._admin_statement(),
+                    Statement(sid="SignThroughIam", principals={"AWS": (account_root_arn(self),)}, actions=SIGN_ACTIONS),
+                ]
+            ),
+        )
+        kms_alias.KmsAlias(
+            self, "SigningAlias", name=f"alias/{self.props.name_prefix}-models-signing", target_key_id=key.key_id
+        )
+        return key

@@ -1,0 +1,64 @@
+"""``LayerStack``: what every ``<env>-<layer>`` stack has in common.
+
+One AWS provider pinned to the environment's UAE region with ``default_tags``; the state backend
+(S3 with DynamoDB locking in the same region, or a local file when the environment says so); and the
+two Aspects that guard every resource: mandatory tags and the residency guard.
+"""
+
+from __future__ import annotations
+
+from infra.config import Environment
+from modules.cdk import Aspects, Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, provider
+from modules.residency import ResidencyGuard
+from modules.tagging import MandatoryTags
+
+#: Layers in deploy order: keys first (every other layer encrypts with them), then the network, the
+#: cluster, and the data services, which admit only the cluster's security group.
+LAYERS: tuple[str, ...] = ("security", "network", "compute", "data")
+
+
+def stack_name(env: Environment, layer: str) -> str:
+    return f"{env.name}-{layer}"
+
+
+class LayerStack(TerraformStack):
+    """Base of the per-layer stacks; subclasses only wire modules and export outputs."""
+
+    layer: str = ""
+
+    def __init__(self, scope: Construct, env: Environment) -> None:
+        if self.layer not in LAYERS:
+            raise ValueError(f"'layer' must be one of {LAYERS} (value: {self.layer!r})")
+        super().__init__(scope, stack_name(env, self.layer))
+        self.env = env
+        self.name_prefix = f"sahab-{env.name}"
+        provider.AwsProvider(
+            self,
+            "aws",
+            region=env.region,
+            default_tags=[provider.AwsProviderDefaultTags(tags=dict(env.tags))],
+        )
+        self._backend()
+        Aspects.of(self).add(MandatoryTags(env.tags))
+        self.residency_guard = ResidencyGuard(env.allowed_regions)
+        Aspects.of(self).add(self.residency_guard)
+
+    def _backend(self) -> None:
+        backend = self.env.state_backend
+        key = f"{backend.key_prefix}/{self.env.name}/{self.layer}.tfstate"
+        if backend.kind == "local":
+            LocalBackend(self, path=f"terraform.{self.env.name}-{self.layer}.tfstate")
+            return
+        S3Backend(
+            self,
+            bucket=backend.bucket or f"sahab-{self.env.name}-tfstate",
+            key=key,
+            region=self.env.region,
+            encrypt=True,
+            kms_key_id=f"alias/sahab-{self.env.name}-tfstate",
+            dynamodb_table=backend.lock_table or f"sahab-{self.env.name}-tflock",
+        )
+
+    def output(self, name: str, value: object, description: str) -> TerraformOutput:
+        """Export a value for other stacks, operators and the ML plane's cloud configuration."""
+        return TerraformOutput(self, name, value=value, description=description)

@@ -1,0 +1,87 @@
+"""``<env>-data``: object storage, the Kafka cluster and the Feast online store."""
+
+from __future__ import annotations
+
+from infra.config import Environment, KafkaMode
+from modules.cdk import Construct
+from modules.context import account_id
+from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
+from modules.feature_online_store import FeatureOnlineStore, FeatureOnlineStoreProps
+from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
+from stacks.base import LayerStack
+from stacks.compute import ComputeStack
+from stacks.network import NetworkStack
+from stacks.security import AUDIT_BUCKET, SecurityStack
+
+
+class DataStack(LayerStack):
+    layer = "data"
+
+    def __init__(
+        self, scope: Construct, env: Environment, *, security: SecurityStack, network: NetworkStack, compute: ComputeStack
+    ) -> None:
+        super().__init__(scope, env)
+        keys, net = security.keys, network.network
+        # EKS attaches its cluster security group to every node: data services admit that group only.
+        clients = [compute.cluster.cluster_security_group_id]
+
+        self.buckets: dict[str, EncryptedBucket] = {}
+        for purpose, bucket in env.buckets.items():
+            if purpose == AUDIT_BUCKET:
+                continue  # the audit bucket belongs to the security layer's trail
+            self.buckets[purpose] = EncryptedBucket(
+                self,
+                f"{purpose.capitalize()}Bucket",
+                props=EncryptedBucketProps(
+                    bucket_name=f"{self.name_prefix}-{purpose}-{account_id(self)}",
+                    key=keys.key(bucket.key),
+                    noncurrent_version_expiration_days=bucket.noncurrent_version_expiration_days,
+                    object_lock_retention_days=bucket.object_lock_retention_days,
+                ),
+            )
+            self.output(f"{purpose}_bucket", self.buckets[purpose].name, f"Name of the {purpose} bucket")
+
+        self.kafka: KafkaCluster | None = None
+        if env.kafka.mode is not KafkaMode.none:
+            self.kafka = KafkaCluster(
+                self,
+                "Kafka",
+                props=KafkaClusterProps(
+                    cluster_name=f"{self.name_prefix}-kafka",
+                    vpc_id=net.vpc.id,
+                    subnet_ids=net.private_subnet_ids,
+                    client_security_group_ids=clients,
+                    key=keys.kafka,
+                    logs_key=keys.logs,
+                    mode=env.kafka.mode.value,
+                    accept_aws_owned_key_at_rest=env.kafka.accept_aws_owned_key_at_rest,
+                    broker_instance_type=env.kafka.broker_instance_type,
+                    broker_count=env.kafka.broker_count,
+                    storage_gib=env.kafka.storage_gib,
+                    kafka_version=env.kafka.kafka_version,
+                    log_retention_days=env.log_retention_days,
+                ),
+            )
+            if env.kafka.mode is KafkaMode.provisioned:
+                self.output("kafka_bootstrap_brokers", self.kafka.bootstrap_brokers, "MSK bootstrap (SASL/IAM over TLS)")
+
+        store = env.online_store
+        self.online_store = FeatureOnlineStore(
+            self,
+            "OnlineStore",
+            props=FeatureOnlineStoreProps(
+                store_name=f"{self.name_prefix}-online",
+                vpc_id=net.vpc.id,
+                subnet_ids=net.private_subnet_ids,
+                client_security_group_ids=clients,
+                key=keys.data,
+                logs_key=keys.logs,
+                node_type=store.node_type,
+                replicas=store.replicas,
+                multi_az=store.multi_az,
+                engine_version=store.engine_version,
+                log_retention_days=env.log_retention_days,
+            ),
+        )
+        self.output("online_store_endpoint", self.online_store.endpoint, "Redis primary endpoint (TLS) for Feast")
+        self.output("online_store_auth_secret_arn", self.online_store.auth_secret_arn, "Secret holding the Redis AUTH token")

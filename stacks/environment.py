@@ -1,0 +1,35 @@
+"""Wire one environment's layer stacks together, in deploy order, inside one cdktf App."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import Environment
+from modules.cdk import App
+from stacks.base import LayerStack
+from stacks.compute import ComputeStack
+from stacks.data import DataStack
+from stacks.network import NetworkStack
+from stacks.security import SecurityStack
+
+
+@dataclass(frozen=True)
+class EnvironmentStacks:
+    security: SecurityStack
+    network: NetworkStack
+    compute: ComputeStack
+    data: DataStack
+
+    def in_deploy_order(self) -> list[LayerStack]:
+        return [self.security, self.network, self.compute, self.data]
+
+
+def build_environment(app: App, env: Environment) -> EnvironmentStacks | None:
+    """Add ``env``'s stacks to ``app``; ``None`` for a local environment, which has no cloud stacks."""
+    if not env.is_cloud:
+        return None
+    security = SecurityStack(app, env)
+    network = NetworkStack(app, env, security=security)
+    compute = ComputeStack(app, env, security=security, network=network)
+    data = DataStack(app, env, security=security, network=network, compute=compute)
+    return EnvironmentStacks(security=security, network=network, compute=compute, data=data)

@@ -1,0 +1,39 @@
+"""``<env>-security``: the environment's CMKs and its audit trail. Deployed first: every other layer encrypts with these keys."""
+
+from __future__ import annotations
+
+from infra.config import Environment
+from modules.audit_trail import AuditTrail, AuditTrailProps
+from modules.cdk import Construct
+from modules.context import account_id
+from modules.keys import Keys, KeysProps
+from stacks.base import LayerStack
+
+AUDIT_BUCKET = "audit"
+
+
+class SecurityStack(LayerStack):
+    layer = "security"
+
+    def __init__(self, scope: Construct, env: Environment) -> None:
+        super().__init__(scope, env)
+        self.keys = Keys(self, "Keys", props=KeysProps(name_prefix=self.name_prefix, region=env.region))
+        audit = env.buckets.get(AUDIT_BUCKET)
+        self.audit_trail = AuditTrail(
+            self,
+            "AuditTrail",
+            props=AuditTrailProps(
+                trail_name=f"{self.name_prefix}-audit",
+                bucket_name=f"{self.name_prefix}-{AUDIT_BUCKET}-{account_id(self)}",
+                region=env.region,
+                key=self.keys.logs,
+                object_lock_retention_days=(audit.object_lock_retention_days if audit else None) or 365,
+                log_retention_days=env.log_retention_days,
+            ),
+        )
+        for data_class in ("data", "models", "logs", "eks-secrets", "kafka", "ebs"):
+            self.output(
+                f"key_{data_class.replace('-', '_')}_arn", self.keys.key(data_class).arn, f"ARN of the {data_class} CMK"
+            )
+        self.output("signing_key_arn", self.keys.signing.arn, "ARN of the asymmetric key that signs model manifests")
+        self.output("audit_bucket", self.audit_trail.bucket.name, "Object-locked bucket of the CloudTrail audit trail")
