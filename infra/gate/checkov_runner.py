@@ -1,0 +1,255 @@
+"""Run Checkov (from its own tool environment) over scan copies and prove the run meant something.
+
+Checkov exits 0 in many situations that prove nothing: malformed JSON, a path that does not exist,
+a checks folder Checkov silently ignores, a ``--check`` that matches nothing, a check that raises.
+So a run counts only when ALL of these hold, and otherwise the gate fails saying which did not:
+
+1. the exit code is 0 (no failures) or 1 (failures), and agrees with the failures reported;
+2. the JSON report parses and lists zero parsing errors;
+3. stderr holds no ``[ERROR]`` line and no traceback;
+4. every stack got at least one passed or failed result;
+5. every custom check that applies to some scanned entity reported at least once, and every
+   ``CKV_SAHAB`` id declared in ``policies/checks`` was loaded by Checkov.
+
+All stacks are scanned in ONE Checkov run (one scan costs ~2 s of start-up), beside one run of
+``policies/list_checks.py`` that asks Checkov's registries which custom checks exist.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.config import UAE_RESIDENT_REGIONS, project_root
+from infra.errors import ConfigError, GateFailed
+from infra.gate.model import CheckInfo, GateReport, Outcome, Skip, StackReport
+from infra.gate.scan_copy import ScanCopy, ScanTarget, problem_list, write_scan_copies
+
+CHECKOV_TIMEOUT_S = 600
+ALLOWED_REGIONS_ENV = "SAHAB_ALLOWED_REGIONS"  # read by policies/checks/sahab_policy.py
+_DECLARED_ID = re.compile(r"""id[=:]\s*["'](CKV_SAHAB_\d+)["']""")
+_STDERR_ERROR = re.compile(r"\[ERROR\]|^Traceback", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CheckovTool:
+    """Checkov's own virtual environment (it pins libraries that clash with the project's)."""
+
+    home: Path
+    pinned_version: str
+
+    @property
+    def executable(self) -> Path:
+        return self.home / "bin" / "checkov"
+
+    @property
+    def python(self) -> Path:
+        return self.home / "bin" / "python"
+
+
+def policy_checks_dir() -> Path:
+    return project_root() / "policies" / "checks"
+
+
+def find_checkov(home: Path | None = None) -> CheckovTool:
+    """Locate Checkov (``$SAHAB_CHECKOV_HOME`` or ``.tools/checkov``) and its pinned version."""
+    home = home or Path(os.environ.get("SAHAB_CHECKOV_HOME") or project_root() / ".tools" / "checkov")
+    requirements = project_root() / "tools" / "checkov-requirements.txt"
+    pinned = re.search(r"^checkov==(\S+)", requirements.read_text(), re.MULTILINE) if requirements.is_file() else None
+    if not pinned:
+        raise ConfigError(f"{requirements} must pin Checkov as 'checkov==<version>'")
+    tool = CheckovTool(home=home, pinned_version=pinned[1])
+    if not tool.executable.is_file():
+        raise ConfigError(
+            f"Checkov is not installed at {home}: run `make setup` (it builds Checkov's own environment "
+            "from tools/checkov-requirements.txt; Checkov must not be installed into .venv)"
+        )
+    return tool
+
+
+def run_checkov(
+    targets: Sequence[ScanTarget],
+    *,
+    skips: Sequence[Skip] = (),
+    allowed_regions: Sequence[str] | None = None,
+    custom_only: bool = False,
+    checks_dir: Path | None = None,
+    tool: CheckovTool | None = None,
+) -> GateReport:
+    """Check ``targets`` with Checkov's built-in AWS checks (minus ``skips``) and ours.
+
+    ``custom_only`` runs only ``CKV_SAHAB`` checks (the policy fixtures use it). Raises
+    ``GateFailed`` when the run cannot prove anything; otherwise returns the report, failures
+    included (deciding what a failure means is the caller's job).
+    """
+    tool = tool or find_checkov()
+    checks_dir = checks_dir or policy_checks_dir()
+    regions = list(allowed_regions or UAE_RESIDENT_REGIONS["aws"])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sahab-gate-") as scratch:
+        scan_root = Path(scratch) / "stacks"
+        copies, notes = write_scan_copies(list(targets), scan_root)
+        env = {**os.environ, ALLOWED_REGIONS_ENV: ",".join(regions), "LOG_LEVEL": "WARNING"}
+        command = [
+            str(tool.executable), "--framework", "terraform_json", "--skip-download", "--compact",
+            "--directory", str(scan_root), "--external-checks-dir", str(checks_dir), "--output", "json",
+        ]
+        if custom_only:
+            command += ["--check", "CKV_SAHAB_*"]
+        if skips:
+            command += ["--skip-check", ",".join(s.check_id for s in skips)]
+        catalogue_command = [str(tool.python), str(project_root() / "policies" / "list_checks.py"), str(checks_dir)]
+        scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=scratch)
+        catalogue_run = subprocess.run(
+            catalogue_command, capture_output=True, text=True, env=env, timeout=CHECKOV_TIMEOUT_S, check=False
+        )
+        try:
+            stdout, stderr = scan.communicate(timeout=CHECKOV_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            scan.kill()
+            scan.communicate()
+            raise GateFailed(f"Checkov did not finish within {CHECKOV_TIMEOUT_S} s; nothing was proven") from None
+    catalogue = _parse_catalogue(catalogue_run, checks_dir)
+    report = _parse_report(scan.returncode, stdout, stderr, tool)
+    stacks = _outcomes_by_stack(report, copies)
+    _assert_meaningful(scan.returncode, report, stacks, copies, catalogue)
+    return GateReport(
+        stacks=tuple(stacks),
+        skips=tuple(skips),
+        custom_checks=tuple(catalogue),
+        checkov_version=str(report.get("summary", {}).get("checkov_version", "")),
+        seconds=time.perf_counter() - started,
+        notes=tuple(notes),
+    )
+
+
+# ---- the catalogue of our checks --------------------------------------------------------------
+
+def declared_check_ids(checks_dir: Path) -> set[str]:
+    """``CKV_SAHAB`` ids written in the check files (what Checkov must have loaded)."""
+    found: set[str] = set()
+    for path in [*checks_dir.glob("*.py"), *checks_dir.glob("*.yaml")]:
+        found.update(_DECLARED_ID.findall(path.read_text()))
+    return found
+
+
+def _parse_catalogue(run: subprocess.CompletedProcess[str], checks_dir: Path) -> list[CheckInfo]:
+    problems = []
+    if run.returncode != 0 or _STDERR_ERROR.search(run.stderr):
+        problems.append(f"listing our checks failed (exit {run.returncode}): {run.stderr.strip()[-2000:]}")
+    try:
+        raw = json.loads(run.stdout or "[]")
+    except ValueError:
+        raw = []
+        problems.append("listing our checks printed no JSON")
+    catalogue = [
+        CheckInfo(check_id=c["id"], name=c["name"], block_type=c["block_type"], entities=tuple(c["entities"]),
+                  rationale=c["rationale"], source=c["source"])
+        for c in raw
+    ]
+    missing = sorted(declared_check_ids(checks_dir) - {c.check_id for c in catalogue}, key=_id_number)
+    if missing:
+        problems.append(f"Checkov did not load the checks {missing} declared in {checks_dir} (a syntax or import error?)")
+    if not catalogue:
+        problems.append(f"no CKV_SAHAB checks were loaded from {checks_dir} (it needs an __init__.py)")
+    if problems:
+        raise GateFailed(problem_list("the policy gate could not load its checks, so nothing was proven", problems))
+    return catalogue
+
+
+def _id_number(check_id: str) -> int:
+    return int(check_id.rsplit("_", 1)[1])
+
+
+# ---- Checkov's report ---------------------------------------------------------------------------
+
+def _parse_report(returncode: int, stdout: str, stderr: str, tool: CheckovTool) -> dict[str, Any]:
+    problems = []
+    if returncode not in (0, 1):
+        problems.append(f"Checkov exited {returncode} (only 0 = clean and 1 = failures are results)")
+    errors = [line for line in stderr.splitlines() if _STDERR_ERROR.search(line)]
+    if errors:
+        problems.append("Checkov logged errors (a crash must never read as a pass):\n    " + "\n    ".join(errors[:20]))
+    try:
+        parsed: Any = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        parsed = None
+    reports = parsed if isinstance(parsed, list) else [parsed]
+    report = next((r for r in reports if isinstance(r, dict) and r.get("check_type") == "terraform_json"), None)
+    if report is None:
+        problems.append("Checkov produced no terraform_json report (it scanned nothing)")
+    else:
+        parse_errors = report.get("results", {}).get("parsing_errors", [])
+        if parse_errors:
+            problems.append(f"Checkov could not parse {parse_errors}")
+        version = report.get("summary", {}).get("checkov_version")
+        if version != tool.pinned_version:
+            problems.append(f"Checkov {version} ran, but the gate is pinned to {tool.pinned_version}: run `make setup`")
+    if problems:
+        raise GateFailed(problem_list("the policy gate could not prove the stacks clean", problems))
+    assert report is not None
+    return report
+
+
+def _outcomes_by_stack(report: dict[str, Any], copies: list[ScanCopy]) -> list[StackReport]:
+    by_name = {c.target.name: c for c in copies}
+    outcomes: dict[str, list[Outcome]] = {name: [] for name in by_name}
+    results = report.get("results", {})
+    for key, result in (("passed_checks", "PASSED"), ("failed_checks", "FAILED")):
+        for record in results.get(key, []):
+            stack = Path(record["file_path"]).parts[1]
+            copy = by_name[stack]
+            start, end = record.get("file_line_range") or (0, 0)
+            address = record["resource"]
+            if address.split(".", 1)[0] in ("resource", "data", "provider"):
+                address = copy.addresses.get(start, address)
+            outcomes[stack].append(
+                Outcome(
+                    check_id=record["check_id"], check_name=record["check_name"], result=result,  # type: ignore[arg-type]
+                    stack=stack, address=address, file=copy.target.file, line_range=(start, end),
+                    details=tuple(record.get("details") or ()), guideline=record.get("guideline") or "",
+                )
+            )
+    return [
+        StackReport(name=c.target.name, file=c.target.file, outcomes=tuple(sorted(outcomes[c.target.name], key=_order)))
+        for c in copies
+    ]
+
+
+def _order(outcome: Outcome) -> tuple[int, str, str]:
+    return (0 if outcome.result == "FAILED" else 1, outcome.check_id, outcome.address)
+
+
+def _assert_meaningful(
+    returncode: int, report: dict[str, Any], stacks: list[StackReport], copies: list[ScanCopy], catalogue: list[CheckInfo]
+) -> None:
+    problems = []
+    failed = sum(s.failed for s in stacks)
+    if (returncode == 1) != (failed > 0):
+        problems.append(f"Checkov exited {returncode} but reported {failed} failed checks")
+    empty = [s.name for s in stacks if not s.outcomes]
+    if empty:
+        problems.append(f"no check ran on {empty} (empty or unreadable stacks cannot be reported clean)")
+    reported = {o.check_id for s in stacks for o in s.outcomes}
+    silent = [
+        c.check_id for c in catalogue
+        if c.check_id not in reported and any(_applies(c, copy) for copy in copies)
+    ]
+    if silent:
+        problems.append(f"the checks {silent} apply to these stacks but reported nothing (did they raise?)")
+    if problems:
+        raise GateFailed(problem_list("the policy gate could not prove the stacks clean", problems))
+
+
+def _applies(check: CheckInfo, copy: ScanCopy) -> bool:
+    present = copy.entities(check.block_type)
+    return any(fnmatch.fnmatchcase(entity, pattern) for pattern in check.entities for entity in present)

@@ -1,0 +1,286 @@
+"""Rules shared by Sahab's Checkov checks, as pure functions over Checkov's parsed configuration.
+
+Why a separate module: the checks themselves import Checkov and so run only inside Checkov's tool
+environment, but the rules (what counts as *our* customer-managed key, which regions are resident,
+how an ARN or endpoint names a region) are plain Python. Keeping them free of Checkov imports lets
+the project's own tests exercise them directly and keeps every check small: a check picks the
+attributes to look at, this module says whether a value is acceptable and, if not, why.
+
+Checkov hands a check each attribute wrapped in a one-element list (``{"region": ["me-central-1"]}``)
+and each nested block as a list of dicts; ``attr`` and ``blocks`` undo that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+#: AWS regions inside the UAE. Keep in step with ``infra.config.UAE_RESIDENT_REGIONS["aws"]``
+#: (a test asserts it). The gate may narrow the list per scan through ``SAHAB_ALLOWED_REGIONS``;
+#: it can never widen it.
+UAE_AWS_REGIONS: tuple[str, ...] = ("me-central-1",)
+ALLOWED_REGIONS_ENV = "SAHAB_ALLOWED_REGIONS"
+
+#: Tag keys every taggable resource carries (ISO 27001 A.5.9 inventory, A.5.12 classification).
+MANDATORY_TAG_KEYS: tuple[str, ...] = ("owner", "cost-centre", "data-classification", "environment")
+DATA_CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
+
+#: Keys Checkov adds to parsed blocks (line numbers) or cdktf adds (``//`` metadata): never data.
+_META_KEYS = frozenset({"__startline__", "__endline__", "start_line", "end_line", "//"})
+
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+REGION_SHAPE = re.compile(rf"^{_REGION}$")
+AVAILABILITY_ZONE_SHAPE = re.compile(rf"^(?P<region>{_REGION})[a-z]$")
+_ARN_IN_TEXT = re.compile(r"arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[^:\s\"',]*):")
+_ENDPOINT_IN_TEXT = re.compile(
+    rf"(?<![a-z0-9])(?P<host_region>{_REGION})\.(?:[a-z0-9-]+\.)*amazonaws\.com(?:\.cn)?"
+    rf"|com\.amazonaws\.(?P<service_region>{_REGION})\."
+)
+_REFERENCE = re.compile(r"^\$\{[^{}]+\}$")
+_REGION_REFERENCE = re.compile(r"^\$\{data\.aws_region\.[\w-]+\.(?:name|id|region)\}$")
+#: ``${aws_kms_key.<id>.arn}``: a key declared in the same stack.
+_OWN_KEY_SAME_STACK = re.compile(r"^\$\{aws_kms_(?:key|replica_key)\.[\w-]+\.(?:arn|id|key_id)\}$")
+#: cdktf's cross-stack reference to a key of another stack (output named after ``aws_kms_key<id>``).
+_OWN_KEY_CROSS_STACK = re.compile(
+    r"^\$\{data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]*aws_kms_(?:key|replica_key)[\w-]*\}$"
+)
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[^:]*):(?P<account>[^:]*):(?P<kind>key|alias)/(?P<name>.+)$")
+_OWN_RESOURCE_REFERENCE = re.compile(
+    r"^\$\{(?:aws_(?P<type>[\w]+)\.[\w-]+\.[\w.\[\]-]+"
+    r"|data\.terraform_remote_state\.[\w-]+\.outputs\.(?P<output>[\w-]+))\}(?::\*)?$"
+)  # ``:*`` suffix: CloudTrail names a log group as ``<arn>:*``
+
+
+# ---- the allow-list ---------------------------------------------------------------------------
+
+def allowed_regions() -> tuple[str, ...]:
+    """Resident regions for this scan: the UAE list, narrowed by ``SAHAB_ALLOWED_REGIONS`` if set."""
+    requested = [r.strip() for r in os.environ.get(ALLOWED_REGIONS_ENV, "").split(",") if r.strip()]
+    if not requested:
+        return UAE_AWS_REGIONS
+    return tuple(r for r in UAE_AWS_REGIONS if r in requested)
+
+
+def region_problem(value: Any, field: str) -> str | None:
+    """Why a region-valued attribute is not provably resident, or None when it is.
+
+    A literal region must be in the allow-list; a reference is accepted only to ``data.aws_region``
+    (which resolves to the provider's region, checked by the provider check). Anything else cannot
+    be proven resident before apply, so it fails.
+    """
+    allowed = allowed_regions()
+    if isinstance(value, str) and _REGION_REFERENCE.match(value):
+        return None
+    if isinstance(value, str) and REGION_SHAPE.match(value):
+        if value in allowed:
+            return None
+        return f"'{field}' is {value!r}, outside the residency allow-list {list(allowed)}"
+    if isinstance(value, str) and (zone := AVAILABILITY_ZONE_SHAPE.match(value)):
+        if zone["region"] in allowed:
+            return None
+        return f"'{field}' is zone {value!r} of region {zone['region']!r}, outside the allow-list {list(allowed)}"
+    return (
+        f"'{field}' is {value!r}, which cannot be proven to be in the allow-list {list(allowed)}: "
+        "use a literal UAE region or data.aws_region"
+    )
+
+
+def foreign_arn_regions(text: str) -> list[str]:
+    """Regions named by ARNs inside ``text`` that lie outside the allow-list.
+
+    Region-less ARNs (IAM, S3) and wildcards (``*``) name no region and are not reported.
+    """
+    allowed = allowed_regions()
+    return [
+        m["region"] for m in _ARN_IN_TEXT.finditer(text) if REGION_SHAPE.match(m["region"]) and m["region"] not in allowed
+    ]
+
+
+def foreign_endpoint_regions(text: str) -> list[str]:
+    """Regions named by AWS hostnames (``s3.eu-west-1.amazonaws.com``) or service names
+    (``com.amazonaws.eu-west-1.s3``) inside ``text`` that lie outside the allow-list."""
+    allowed = allowed_regions()
+    found = (m["host_region"] or m["service_region"] for m in _ENDPOINT_IN_TEXT.finditer(text))
+    return [region for region in found if region not in allowed]
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+def customer_managed_key_problem(value: Any, field: str) -> str | None:
+    """Why ``value`` is not one of our customer-managed KMS keys, or None when it is.
+
+    | value                                                  | verdict                           |
+    |--------------------------------------------------------|-----------------------------------|
+    | missing / empty                                        | FAIL: AWS-owned or managed key    |
+    | ``${aws_kms_key.<id>.arn}`` (same stack)               | ours                              |
+    | ``${data.terraform_remote_state.<s>.outputs.<..aws_kms_key..>}`` | ours (cdktf cross-stack)|
+    | ``arn:aws:kms:<allowed region>:<acct>:key/<id>``       | ours if the region is allowed     |
+    | ``alias/aws/...`` or its ARN                           | FAIL: AWS-managed key             |
+    | other reference, bare key id or alias                  | FAIL: cannot be proven ours       |
+    """
+    if value is None or value == "" or value == []:
+        return (
+            f"'{field}' is not set, so the service falls back to an AWS-owned or AWS-managed key: "
+            "set it to one of our customer-managed keys (a reference to an aws_kms_key)"
+        )
+    if not isinstance(value, str):
+        return f"'{field}' must name one of our customer-managed keys (value: {value!r})"
+    if _OWN_KEY_SAME_STACK.match(value) or _OWN_KEY_CROSS_STACK.match(value):
+        return None
+    if value.startswith("alias/aws/"):
+        return f"'{field}' is the AWS-managed key {value!r}: use one of our customer-managed keys"
+    arn = _KMS_ARN.match(value)
+    if arn:
+        if arn["kind"] == "alias" and arn["name"].startswith("aws/"):
+            return f"'{field}' is the AWS-managed key {value!r}: use one of our customer-managed keys"
+        if arn["region"] not in allowed_regions():
+            return f"'{field}' is a key in region {arn['region']!r}, outside the allow-list {list(allowed_regions())}"
+        return None
+    if _REFERENCE.match(value):
+        return f"'{field}' references {value}, which is not an aws_kms_key: reference the key itself"
+    return (
+        f"'{field}' is a bare key id or alias ({value!r}), which cannot be proven customer-managed: "
+        "reference the aws_kms_key or give its full ARN"
+    )
+
+
+# ---- references ---------------------------------------------------------------------------------
+
+def is_reference(value: Any) -> bool:
+    """True for a whole-value Terraform interpolation such as ``${aws_s3_bucket.x.arn}``."""
+    return isinstance(value, str) and bool(_REFERENCE.match(value))
+
+
+def own_resource_problem(value: Any, field: str, resource_hint: str) -> str | None:
+    """Why ``value`` is not a reference to a resource of our own stacks, or None when it is.
+
+    Our stacks' providers are pinned to resident regions, so a destination that is one of our
+    resources is resident; a literal name (a bucket, a stream) or a foreign ARN is not provable.
+    ``resource_hint`` (e.g. ``s3_bucket``) must appear in the referenced type or cross-stack output.
+    """
+    if isinstance(value, str):
+        ref = _OWN_RESOURCE_REFERENCE.match(value)
+        if ref and resource_hint in (ref["type"] or ref["output"] or ""):
+            return None
+        arn = _ARN_IN_TEXT.match(value)
+        if arn and REGION_SHAPE.match(arn["region"]):
+            if arn["region"] in allowed_regions():
+                return None
+            return f"'{field}' points to region {arn['region']!r}, outside the allow-list {list(allowed_regions())}"
+    return (
+        f"'{field}' is {value!r}: it must reference an aws_{resource_hint} of our stacks "
+        "(or be an ARN in an allowed region) so its residency can be proven"
+    )
+
+
+# ---- Checkov's parsed configuration -----------------------------------------------------------
+
+def attr(conf: Any, key: str, default: Any = None) -> Any:
+    """The value of attribute ``key``, unwrapped from Checkov's one-element list."""
+    if not isinstance(conf, dict) or key not in conf:
+        return default
+    value = conf[key]
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
+def blocks(conf: Any, key: str) -> list[dict[str, Any]]:
+    """The nested blocks named ``key`` (zero or more), as dicts."""
+    if not isinstance(conf, dict):
+        return []
+    value = conf.get(key)
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict)]
+    return []
+
+
+def as_list(value: Any) -> list[Any]:
+    """A scalar as a one-element list, ``None`` as empty, a list as itself."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def iter_strings(conf: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string value in a configuration, with its attribute path, skipping metadata."""
+    if isinstance(conf, str):
+        yield path, conf
+    elif isinstance(conf, dict):
+        for key, value in conf.items():
+            if key not in _META_KEYS:
+                yield from iter_strings(value, f"{path}/{key}" if path else str(key))
+    elif isinstance(conf, list):
+        for index, value in enumerate(conf):
+            yield from iter_strings(value, f"{path}/[{index}]")
+
+
+def iter_keyed(conf: Any, names: frozenset[str], path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every value held under an attribute called one of ``names``, at any depth."""
+    if isinstance(conf, dict):
+        for key, value in conf.items():
+            if key in _META_KEYS:
+                continue
+            here = f"{path}/{key}" if path else str(key)
+            if key in names:
+                for item in as_list(value):
+                    if not isinstance(item, (dict, list)):
+                        yield here, item
+            yield from iter_keyed(value, names, here)
+    elif isinstance(conf, list):
+        for index, value in enumerate(conf):
+            yield from iter_keyed(value, names, f"{path}/[{index}]")
+
+
+# ---- policy documents ---------------------------------------------------------------------------
+
+def policy_statements(document: Any) -> list[dict[str, Any]] | None:
+    """Statements of an IAM/KMS/S3 policy given as a JSON string, or None if not literal JSON.
+
+    A policy held in a reference (``${data.aws_iam_policy_document.x.json}``) cannot be read
+    before apply; callers treat ``None`` as unprovable.
+    """
+    if isinstance(document, dict):
+        parsed: Any = document
+    elif isinstance(document, str):
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            return None
+    else:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    return [s for s in as_list(parsed.get("Statement")) if isinstance(s, dict)]
+
+
+def names_everyone(principal: Any) -> bool:
+    """True when a statement's ``Principal`` is anyone: ``"*"`` or ``{"AWS": "*"}``."""
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        return any("*" in as_list(ids) for ids in principal.values())
+    return False
+
+
+# ---- tags ---------------------------------------------------------------------------------------
+
+def tag_problems(tags: Any, where: str) -> list[str]:
+    """What is missing or wrong in a tag map against the mandatory keys and classification."""
+    if not isinstance(tags, dict):
+        return [f"{where} has no tags: it must carry {list(MANDATORY_TAG_KEYS)}"]
+    problems = []
+    missing = [key for key in MANDATORY_TAG_KEYS if not tags.get(key)]
+    if missing:
+        problems.append(f"{where} lacks the mandatory tags {missing}")
+    classification = tags.get("data-classification")
+    if classification and classification not in DATA_CLASSIFICATIONS:
+        problems.append(
+            f"{where} has 'data-classification' {classification!r}; it must be one of {list(DATA_CLASSIFICATIONS)}"
+        )
+    return problems
