@@ -19,6 +19,8 @@ from infra.errors import SahabError
 #: Command modules, each exposing ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.synth_cmd",
+    "infra.cli.check_cmd",
+    "infra.cli.deploy_cmd",
 )
 
 app = typer.Typer(

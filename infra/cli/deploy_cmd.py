@@ -1,0 +1,81 @@
+"""``sahab deploy ENV`` and ``sahab plan ENV``: synth → policy gate → Terraform (or OpenTofu) per layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from infra.cli.common import console
+
+EngineOption = Annotated[str, typer.Option("--engine", help="terraform or tofu (OpenTofu).")]
+LayerOption = Annotated[
+    Optional[str], typer.Option("--layer", help="Only this layer (security, network, compute, data); the gate still checks all.")
+]
+OutdirOption = Annotated[Path, typer.Option(help="Where to synthesise (cdktf layout).")]
+ReportsOption = Annotated[Path, typer.Option(help="Where the gate writes SARIF and JUnit.")]
+
+
+def deploy_command(
+    environment: Annotated[str, typer.Argument(help="The environment to deploy, e.g. smb.")],
+    layer: LayerOption = None,
+    engine: EngineOption = "terraform",
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without Terraform's prompt (CI).")] = False,
+    outdir: OutdirOption = Path("cdktf.out"),
+    reports: ReportsOption = Path("reports"),
+) -> None:
+    """Synthesise, pass the policy gate, then terraform init + apply each layer in order."""
+    _run(environment, action="apply", layer=layer, engine=engine, auto_approve=auto_approve, outdir=outdir, reports=reports)
+
+
+def plan_command(
+    environment: Annotated[str, typer.Argument(help="The environment to plan, e.g. smb.")],
+    layer: LayerOption = None,
+    engine: EngineOption = "terraform",
+    outdir: OutdirOption = Path("cdktf.out"),
+    reports: ReportsOption = Path("reports"),
+) -> None:
+    """Synthesise, pass the policy gate, then terraform init + plan each layer in order."""
+    _run(environment, action="plan", layer=layer, engine=engine, auto_approve=False, outdir=outdir, reports=reports)
+
+
+def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_approve: bool, outdir: Path, reports: Path) -> None:
+    from infra.cli.check_cmd import print_run
+    from infra.config import load_environment
+    from infra.deploy import deploy, find_aws_credentials
+    from infra.errors import GateFailed
+
+    env = load_environment(environment)
+    method = find_aws_credentials()  # refuse before the slow synthesis, and before looking for the engine
+    runner = _announcing_runner(engine)
+    console.print(f"AWS credentials found ({method}); synthesising {env.name} and running the policy gate...")
+    try:
+        result = deploy(
+            env, action=action,  # type: ignore[arg-type]
+            layer=layer, engine=engine, auto_approve=auto_approve, outdir=outdir, reports_dir=reports,
+            runner=runner, credentials=lambda: method,
+        )
+    except GateFailed:
+        console.print(f"[bold red]policy gate failed: nothing was {'planned' if action == 'plan' else 'applied'}[/]")
+        raise
+    print_run(result.gate)
+    console.print(f"[green]{action} finished[/] for {', '.join(dict.fromkeys(c.stack for c in result.commands))}")
+
+
+def _announcing_runner(engine: str):
+    """The real Terraform runner, printing each command before it runs (after the gate passed)."""
+    from infra.deploy import terraform_runner
+
+    run = terraform_runner(engine)
+
+    def announce(argv):
+        console.print(f"[bold]$ {engine} {' '.join(argv)}[/]")
+        run(argv)
+
+    return announce
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy_command)
+    app.command("plan")(plan_command)

@@ -1,0 +1,96 @@
+"""``sahab check`` as a library: synthesise (or find) stacks, run the gate, write SARIF and JUnit.
+
+The command line and ``infra.deploy`` both call these functions, so the gate a deploy passes is
+exactly the one a developer runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.config import Environment, UAE_RESIDENT_REGIONS, project_root
+from infra.errors import ConfigError, GateFailed
+from infra.gate.checkov_runner import run_checkov
+from infra.gate.junit import write_junit
+from infra.gate.model import GateReport
+from infra.gate.sarif import write_sarif
+from infra.gate.scan_copy import SCAN_FILE_NAME, ScanTarget, problem_list
+from infra.gate.skips import load_skips
+
+SARIF_FILE = "policy-gate.sarif"
+JUNIT_FILE = "policy-gate.junit.xml"
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """A finished gate: the report and where its SARIF and JUnit files were written."""
+
+    report: GateReport
+    sarif: Path
+    junit: Path
+
+
+def default_reports_dir() -> Path:
+    return project_root() / "reports"
+
+
+def synthesized_targets(outdir: Path, env_names: Sequence[str] = ()) -> list[ScanTarget]:
+    """Stacks already synthesised under ``<outdir>/stacks`` (all, or those of ``env_names``)."""
+    stacks_dir = outdir / "stacks"
+    files = sorted(stacks_dir.glob(f"*/{SCAN_FILE_NAME}"))
+    if env_names:
+        files = [f for f in files if any(f.parent.name.startswith(f"{env}-") for env in env_names)]
+    if not files:
+        wanted = f" for {list(env_names)}" if env_names else ""
+        raise ConfigError(f"no synthesised stacks{wanted} under {stacks_dir}: run `sahab synth` first")
+    return [ScanTarget(name=f.parent.name, file=f) for f in files]
+
+
+def check_targets(
+    targets: Sequence[ScanTarget],
+    *,
+    reports_dir: Path | None = None,
+    allowed_regions: Iterable[str] | None = None,
+    skips_path: Path | None = None,
+) -> GateRun:
+    """Run the gate over ``targets`` and write its reports; failures are in the report, not raised."""
+    reports_dir = reports_dir or default_reports_dir()
+    report = run_checkov(
+        targets, skips=load_skips(skips_path), allowed_regions=list(allowed_regions or UAE_RESIDENT_REGIONS["aws"])
+    )
+    return GateRun(
+        report=report,
+        sarif=write_sarif(report, reports_dir / SARIF_FILE),
+        junit=write_junit(report, reports_dir / JUNIT_FILE),
+    )
+
+
+def check_environments(
+    envs: Sequence[Environment], *, outdir: Path | None = None, reports_dir: Path | None = None
+) -> GateRun:
+    """Synthesise the cloud environments among ``envs`` and run the gate over their stacks."""
+    from infra.synth import synth
+
+    cloud = [e for e in envs if e.is_cloud]
+    if not cloud:
+        names = ", ".join(e.name for e in envs)
+        raise ConfigError(f"{names}: no cloud stacks to check (a local environment runs on this machine)")
+    result = synth(cloud, outdir)
+    targets = [ScanTarget(name=s.name, file=s.path) for s in result.stacks]
+    regions = sorted({r for e in cloud for r in e.allowed_regions})
+    return check_targets(targets, reports_dir=reports_dir, allowed_regions=regions)
+
+
+def require_clean(run: GateRun) -> None:
+    """Raise ``GateFailed`` listing every failed check (what ``deploy`` and the CLI stop on)."""
+    report = run.report
+    if report.ok:
+        return
+    lines = [
+        f"{o.stack}: {o.check_id} {o.address}" + (f" ({'; '.join(o.details)})" if o.details else f" ({o.check_name})")
+        for o in report.failures
+    ]
+    stacks = sorted({o.stack for o in report.failures})
+    raise GateFailed(problem_list(f"{report.failed} failed checks in {stacks}; reports in {run.sarif.parent}", lines))
