@@ -117,6 +117,7 @@ class S3ArtifactStore:
         return f"{self.prefix}{version_id}/{name}"
 
     def publish(self, version_dir: Path) -> str:
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         for path in _upload_order(version_dir):
@@ -127,7 +128,7 @@ class S3ArtifactStore:
                     ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id},
                 )
                 encryption = self._client.head_object(Bucket=self.bucket, Key=key).get("ServerSideEncryption")
-            except (BotoCoreError, ClientError) as exc:
+            except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
                 raise CommandFailed(
                     f"upload of {path.name} to s3://{self.bucket}/{key} failed ({exc}); check the bucket exists in "
                     f"this region and the caller may s3:PutObject and kms:GenerateDataKey on {self.kms_key_id}"

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ __all__ = [
 REQUIRED_ARTIFACTS: tuple[str, ...] = ("model.onnx", "preprocessing.json")
 VERSION_REFS: tuple[str, ...] = ("latest", "previous")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-_ID_ATTEMPTS = 5
+_ID_ATTEMPTS = 1000
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,10 @@ def register_version(
     try:
         shutil.copytree(export_dir, staging)
         artifacts = digest_artifacts(staging)  # digests of the copies: what is signed is what is stored
-        final = _claim_version_folder(root, content_digest(artifacts))
+        final, created_at = _claim_version_folder(root, content_digest(artifacts))
         manifest = Manifest(
             version_id=final.name,
-            created_at=datetime.now(UTC),
+            created_at=created_at,
             environment=env.name,
             artifacts=artifacts,
             feature_service=feature_service,
@@ -166,15 +166,23 @@ def _onnx_problems(export_dir: Path) -> list[str]:
     return problems
 
 
-def _claim_version_folder(root: Path, content_sha256: str) -> Path:
-    """Reserve ``root/<new id>`` with an exclusive mkdir: two registrations can never share an id."""
-    for _ in range(_ID_ATTEMPTS):
-        candidate = root / new_version_id(content_sha256)
+def _claim_version_folder(
+    root: Path, content_sha256: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> tuple[Path, datetime]:
+    """Reserve ``root/<new id>`` with an exclusive mkdir: two registrations can never share an id.
+
+    On a collision (same microsecond, same content; or a coarse clock) the next microsecond is
+    tried, so ids stay unique and still sort in the order the versions were registered.
+    """
+    moment = clock()
+    for attempt in range(_ID_ATTEMPTS):
+        created_at = moment + timedelta(microseconds=attempt)
+        candidate = root / new_version_id(content_sha256, created_at)
         try:
             candidate.mkdir()
         except FileExistsError:
             continue
-        return candidate
+        return candidate, created_at
     raise ConfigError(f"could not find a free version id in {root} after {_ID_ATTEMPTS} attempts")
 
 
