@@ -16,11 +16,14 @@ DLQ can de-duplicate the rare copy written twice after a crash (the DLQ is at le
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
+from features.ingest.connection import KafkaConnection
 from features.ingest.events import InvalidEvent
+from infra.errors import CommandFailed
 
 HEADER_REASON = "dlq.reason"
 HEADER_ERROR = "dlq.error"
@@ -79,3 +82,47 @@ def dead_letter_from_message(message: Message) -> DeadLetter:
         key=message.key(),
         value=message.value(),
     )
+
+
+def read_dead_letters(connection: KafkaConnection, topic: str, *, timeout_s: float = 30.0) -> list[DeadLetter]:
+    """Every dead letter on ``topic``, oldest first, read without a consumer group (nothing is committed).
+
+    Reads until the position reaches the high watermark of every partition (learnt from the first
+    fetch responses) or ``timeout_s`` passes, whichever is first.
+    """
+    consumer = Consumer(
+        {
+            **connection.client_config(),
+            "group.id": "sahab-dlq-reader",  # required by the client; never joined, never committed
+            "enable.auto.commit": False,
+            "client.id": "sahab-dlq-reader",
+        }
+    )
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        partitions = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions]
+        consumer.assign(partitions)
+        letters: list[DeadLetter] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=1000, timeout=0.5):
+                if message.error() is None:
+                    letters.append(dead_letter_from_message(message))
+            if _at_end(consumer, partitions):
+                return letters
+        raise CommandFailed(f"could not read {topic!r} to its end within {timeout_s:g} s ({len(letters)} dead letters read)")
+    finally:
+        consumer.close()
+
+
+def _at_end(consumer: Consumer, partitions: list[TopicPartition]) -> bool:
+    for tp in partitions:
+        _low, high = consumer.get_watermark_offsets(tp, cached=True)
+        if high is None or high < 0:
+            return False
+        position = consumer.position([TopicPartition(tp.topic, tp.partition)])[0].offset
+        if high > 0 and position < high:
+            return False
+    return True

@@ -54,10 +54,12 @@ CREATE TABLE IF NOT EXISTS offline_outbox (
 Coordinates = tuple[str, int, int]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000) if moment.microsecond == 0 else (
-        int(moment.replace(microsecond=0).timestamp()) * 1_000_000 + moment.microsecond
-    )
+    """Exact microseconds since the epoch (no float rounding), the time key of the history table."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class IngestState:
@@ -152,9 +154,9 @@ class IngestState:
 
     def forget_offline_rows(self, event_ids: Sequence[str]) -> None:
         """Drop outbox rows once the offline store has them."""
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM offline_outbox WHERE event_id = ?", [(i,) for i in event_ids])
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.executemany("DELETE FROM offline_outbox WHERE event_id = ?", [(i,) for i in event_ids])
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -182,7 +184,3 @@ def insert_sorted(history: list[TransactionEventV1], event: TransactionEventV1) 
     """Insert ``event`` into a time-ordered history, keeping the order (late events land in place)."""
     keys = [e.event_timestamp for e in history]
     history.insert(bisect.bisect_right(keys, event.event_timestamp), event)
-
-
-def utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)

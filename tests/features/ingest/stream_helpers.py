@@ -1,0 +1,114 @@
+"""Helpers of the streaming suite: test environments, the Feast store, and what the online store must
+hold, computed from the events a test produced (not through the ingestor)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from features.ingest.connection import KafkaConnection
+from features.ingest.events import TransactionEventV1
+from infra.config import Environment, load_environment
+
+#: Low, so a consumer group forms in about a second (Tansu takes ~half the session timeout to assign).
+TEST_SESSION_TIMEOUT_MS = 2000
+#: A small population, so that each customer gets several events and windows really aggregate.
+TEST_CUSTOMERS = 300
+
+
+def make_environment(data_dir: Path, **streaming: Any) -> Environment:
+    """The local environment with its data under ``data_dir`` and its own topics and group."""
+    base = load_environment("local")
+    suffix = uuid.uuid4().hex[:8]
+    streaming = {
+        "topic": f"transactions-{suffix}",
+        "dlq_topic": f"transactions-{suffix}.dlq",
+        "consumer_group": f"ingestor-{suffix}",
+        "session_timeout_ms": TEST_SESSION_TIMEOUT_MS,
+        **streaming,
+    }
+    return base.model_copy(
+        update={
+            "data_dir": str(data_dir),
+            "data": base.data.model_copy(update={"customers": TEST_CUSTOMERS}),
+            "streaming": base.streaming.model_copy(update=streaming),
+        }
+    )
+
+
+def write_environment_file(env: Environment, folder: Path) -> Path:
+    """The environment as a YAML file, for running the real ``sahab`` command against it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{env.name}.yaml"
+    path.write_text(yaml.safe_dump(env.model_dump(mode="json", exclude_none=True)))
+    return path
+
+
+@dataclass
+class StreamWorld:
+    """A test's environment (pointing at the shared broker) and its applied Feast store."""
+
+    env: Environment
+    store: Any
+
+    @property
+    def connection(self) -> KafkaConnection:
+        return KafkaConnection(bootstrap_servers=self.env.streaming.bootstrap_servers)
+
+
+def feature_store_with_definitions(env: Environment) -> Any:
+    """Apply the ML plane's Feast repository for ``env`` and return its store."""
+    from features.store import apply, feature_store_for
+
+    apply(env)
+    return feature_store_for(env)
+
+
+# ---- what the online store must hold --------------------------------------------------------------
+
+def expected_online_features(events: Sequence[TransactionEventV1]) -> dict[str, dict[str, float]]:
+    """Per customer, the features as of their latest event over *each distinct event once*, computed
+    straight from the produced events by ``features.aggregations`` (not through the ingestor)."""
+    from features.ingest import rolling
+
+    by_customer: dict[str, dict[str, TransactionEventV1]] = defaultdict(dict)
+    for event in events:
+        by_customer[event.customer_id][event.event_id] = event
+    expected = {}
+    for customer_id, unique in by_customer.items():
+        history = sorted(unique.values(), key=lambda e: e.event_timestamp)
+        expected[customer_id] = rolling.features_as_of(rolling.as_records(history), history[-1].event_timestamp)
+    return expected
+
+
+def online_features(store: Any, customer_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+    """What the Feast online store returns for these customers, feature by feature."""
+    from features.ingest import rolling
+
+    frame = store.get_online_features(
+        features=[f"customer_transactions:{name}" for name in rolling.FEATURE_NAMES],
+        entity_rows=[{"customer_id": customer_id} for customer_id in customer_ids],
+    ).to_df()
+    return {
+        row["customer_id"]: {name: row[name] for name in rolling.FEATURE_NAMES}
+        for row in frame.to_dict("records")
+    }
+
+
+def assert_online_store_holds(store: Any, events: Sequence[TransactionEventV1]) -> None:
+    """Every customer's online features equal those computed from the distinct valid events."""
+    expected = expected_online_features(events)
+    actual = online_features(store, sorted(expected))
+    mismatched = {
+        customer_id: (actual[customer_id], features)
+        for customer_id, features in expected.items()
+        if any(actual[customer_id][name] != pytest.approx(value, rel=1e-9, abs=1e-9) for name, value in features.items())
+    }
+    assert not mismatched, f"{len(mismatched)} of {len(expected)} customers differ, e.g. {next(iter(mismatched.items()))}"
