@@ -1,0 +1,31 @@
+"""Names of the feature repository that other parts of the platform refer to, importable without Feast.
+
+The stream ingestor pushes to ``CUSTOMER_TRANSACTIONS_PUSH_SOURCE``; serving and training read
+``FRAUD_MODEL_FEATURE_SERVICE`` by ``ENTITY_KEYS``. Importing Feast costs seconds, so code that only
+needs a name imports it from here rather than from ``features.definitions``.
+"""
+
+from __future__ import annotations
+
+from features.aggregations import CUSTOMER_FEATURES, MERCHANT_FEATURES
+
+# Parquet tables of the offline store (one folder per environment).
+TRANSACTIONS_FILE = "transactions.parquet"
+CUSTOMER_TRANSACTIONS_FILE = "customer_transactions.parquet"
+MERCHANT_RISK_FILE = "merchant_risk.parquet"
+DRIFT_TRANSACTIONS_FILE = "transactions_drift.parquet"
+
+CUSTOMER_ENTITY = "customer"
+MERCHANT_ENTITY = "merchant"
+CUSTOMER_TRANSACTIONS_VIEW = "customer_transactions"
+CUSTOMER_TRANSACTIONS_PUSH_SOURCE = "customer_transactions_push"
+MERCHANT_RISK_VIEW = "merchant_risk"
+FRAUD_MODEL_FEATURE_SERVICE = "fraud_model_v1"
+ENTITY_KEYS: tuple[str, ...] = ("customer_id", "merchant_id")
+TIMESTAMP_FIELD = "event_timestamp"
+
+#: Feature columns ``fraud_model_v1`` returns (names without the view prefix), in order.
+FRAUD_MODEL_FEATURES: tuple[str, ...] = (*CUSTOMER_FEATURES, *MERCHANT_FEATURES)
+
+#: Fields of the transaction itself that the model takes at request time.
+REQUEST_FIELDS: tuple[str, ...] = ("amount_aed", "merchant_category", "channel", "hour", "is_cross_border")
