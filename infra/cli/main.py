@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.check_cmd",
     "infra.cli.deploy_cmd",
     "infra.cli.stream_cmd",
+    "infra.cli.models_cmd",
 )
 
 app = typer.Typer(
