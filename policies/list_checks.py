@@ -12,6 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
+
+import yaml
+
+
+def _yaml_id(path: Path) -> str:
+    """The ``metadata.id`` of a YAML graph check (the file is named after the check, not its id)."""
+    return str((yaml.safe_load(path.read_text()) or {}).get("metadata", {}).get("id", ""))
 
 
 def main(checks_dir: str) -> None:
@@ -28,19 +36,21 @@ def main(checks_dir: str) -> None:
 
     catalogue = []
     for registry in (resource_registry, provider_registry, data_registry):
-        for check in {id(c): c for group in (registry.checks, registry.wildcard_checks) for checks in group.values() for c in checks}.values():
+        groups = (registry.checks, registry.wildcard_checks)
+        for check in {id(c): c for group in groups for checks in group.values() for c in checks}.values():
             if check.id.startswith("CKV_SAHAB_"):
                 catalogue.append({
                     "id": check.id, "name": check.name, "block_type": check.block_type,
                     "entities": sorted(check.supported_entities), "rationale": check.guideline or "",
                     "source": type(check).__name__,
                 })
+    yaml_sources = {_yaml_id(path): path.stem for path in Path(checks_dir).glob("*.yaml")}
     for check in graph_registry.checks:
         if check.id.startswith("CKV_SAHAB_"):
             catalogue.append({
                 "id": check.id, "name": check.name, "block_type": "resource",
                 "entities": sorted(check.resource_types), "rationale": check.guideline or "",
-                "source": check.id,
+                "source": yaml_sources.get(check.id, check.id),
             })
     json.dump(sorted(catalogue, key=lambda c: int(c["id"].rsplit("_", 1)[1])), sys.stdout, indent=1)
 

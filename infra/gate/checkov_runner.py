@@ -217,6 +217,7 @@ def _outcomes_by_stack(report: dict[str, Any], copies: list[ScanCopy]) -> list[S
                     check_id=record["check_id"], check_name=record["check_name"], result=result,  # type: ignore[arg-type]
                     stack=stack, address=address, file=copy.target.file, line_range=(start, end),
                     details=tuple(record.get("details") or ()), guideline=record.get("guideline") or "",
+                    evaluated_keys=tuple((record.get("check_result") or {}).get("evaluated_keys") or ()),
                 )
             )
     return [

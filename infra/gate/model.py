@@ -51,6 +51,8 @@ class Outcome:
     """The stack file that was checked (the original, not the gate's scan copy)."""
     line_range: tuple[int, int]
     details: tuple[str, ...] = ()
+    """Why it failed and what to change (Sahab's Python checks always say)."""
+    evaluated_keys: tuple[str, ...] = ()
     guideline: str = ""
 
 

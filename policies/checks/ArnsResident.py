@@ -21,7 +21,7 @@ class ArnsResident(SahabResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, list]) -> CheckResult:
-        problems, keys = [], []
+        problems, keys = [], ["*"]  # every string attribute, policy documents included
         for path, text in iter_strings(conf):
             for region in foreign_arn_regions(text):
                 problems.append(f"'{path}' names an ARN in region {region!r}")

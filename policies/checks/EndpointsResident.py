@@ -18,7 +18,7 @@ class EndpointsResident(SahabResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, list]) -> CheckResult:
-        problems, keys = [], []
+        problems, keys = [], ["*"]  # every string attribute, policy documents included
         for path, text in iter_strings(conf):
             for region in foreign_endpoint_regions(text):
                 problems.append(f"'{path}' names an endpoint in region {region!r}")

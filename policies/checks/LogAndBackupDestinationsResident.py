@@ -45,12 +45,10 @@ class LogAndBackupDestinationsResident(SahabResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, list]) -> CheckResult:
-        problems, keys = [], []
+        problems = []
         for path, hint in DESTINATIONS[self.entity_type]:
-            for value in _values_at(conf, path):
-                keys.append(path)
-                problems.append(own_resource_problem(value, path, hint))
-        return self.verdict(problems, keys)
+            problems += [own_resource_problem(value, path, hint) for value in _values_at(conf, path)]
+        return self.verdict(problems, [path for path, _ in DESTINATIONS[self.entity_type]])
 
 
 check = LogAndBackupDestinationsResident()

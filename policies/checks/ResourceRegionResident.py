@@ -29,7 +29,8 @@ class ResourceRegionResident(SahabResourceCheck):
 
     def scan_resource_conf(self, conf: dict[str, list]) -> CheckResult:
         found = list(iter_keyed(conf, REGION_ATTRIBUTES))
-        return self.verdict((region_problem(value, path) for path, value in found), [path for path, _ in found])
+        keys = [path for path, _ in found] or sorted(REGION_ATTRIBUTES)  # what was looked for, when absent
+        return self.verdict((region_problem(value, path) for path, value in found), keys)
 
 
 check = ResourceRegionResident()

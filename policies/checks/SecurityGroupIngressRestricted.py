@@ -51,7 +51,8 @@ class SecurityGroupIngressRestricted(SahabResourceCheck):
             for cidr in _open_cidrs(rule, *cidr_keys):
                 if exposed and _is_https_only(rule, protocol_key):
                     continue
-                ports = f"{attr(rule, 'from_port')}-{attr(rule, 'to_port')}/{attr(rule, protocol_key)}"
+                protocol = str(attr(rule, protocol_key))
+                ports = "all traffic" if protocol == "-1" else f"{attr(rule, 'from_port')}-{attr(rule, 'to_port')}/{protocol}"
                 hint = "" if exposed else f" (443/tcp is allowed only with tag {EXPOSURE_TAG[0]}={EXPOSURE_TAG[1]})"
                 problems.append(f"{where} allows {ports} from {cidr}{hint}")
         return self.verdict(problems, ["ingress", "cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6", "tags"])

@@ -170,8 +170,9 @@ def own_resource_problem(value: Any, field: str, resource_hint: str) -> str | No
             if arn["region"] in allowed_regions():
                 return None
             return f"'{field}' points to region {arn['region']!r}, outside the allow-list {list(allowed_regions())}"
+    wanted = f"an aws_{resource_hint}" if resource_hint else "a resource"
     return (
-        f"'{field}' is {value!r}: it must reference an aws_{resource_hint} of our stacks "
+        f"'{field}' is {value!r}: it must reference {wanted} of our stacks "
         "(or be an ARN in an allowed region) so its residency can be proven"
     )
 
@@ -216,6 +217,9 @@ def iter_strings(conf: Any, path: str = "") -> Iterator[tuple[str, str]]:
             if key not in _META_KEYS:
                 yield from iter_strings(value, f"{path}/{key}" if path else str(key))
     elif isinstance(conf, list):
+        if len(conf) == 1:  # Checkov's wrapping of a single value or block: no index to show
+            yield from iter_strings(conf[0], path)
+            return
         for index, value in enumerate(conf):
             yield from iter_strings(value, f"{path}/[{index}]")
 
@@ -233,6 +237,9 @@ def iter_keyed(conf: Any, names: frozenset[str], path: str = "") -> Iterator[tup
                         yield here, item
             yield from iter_keyed(value, names, here)
     elif isinstance(conf, list):
+        if len(conf) == 1:
+            yield from iter_keyed(conf[0], names, path)
+            return
         for index, value in enumerate(conf):
             yield from iter_keyed(value, names, f"{path}/[{index}]")
 

@@ -1,0 +1,96 @@
+"""The pure rules behind the checks (``policies/checks/sahab_policy.py``), without Checkov."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.config import MANDATORY_TAG_KEYS, UAE_RESIDENT_REGIONS
+from policies.checks import sahab_policy as rules
+
+OUR_KEY = "${aws_kms_key.Data.arn}"
+CROSS_STACK_KEY = "${data.terraform_remote_state.cross-stack-reference-input-smb-security.outputs.cross-stack-output-aws_kms_keyKeys_Data_05AE90F5arn}"
+
+
+def test_the_policy_allow_list_is_the_config_schemas_allow_list() -> None:
+    assert rules.UAE_AWS_REGIONS == UAE_RESIDENT_REGIONS["aws"]
+
+
+def test_the_policy_mandatory_tags_are_the_config_schemas() -> None:
+    assert rules.MANDATORY_TAG_KEYS == MANDATORY_TAG_KEYS
+
+
+def test_the_scan_may_narrow_the_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(rules.ALLOWED_REGIONS_ENV, "me-central-1")
+    assert rules.allowed_regions() == ("me-central-1",)
+
+
+def test_the_scan_can_never_widen_the_allow_list_beyond_the_uae(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(rules.ALLOWED_REGIONS_ENV, "me-central-1,eu-west-1")
+    assert rules.allowed_regions() == ("me-central-1",)
+    monkeypatch.setenv(rules.ALLOWED_REGIONS_ENV, "eu-west-1")
+    assert rules.allowed_regions() == ()
+
+
+@pytest.mark.parametrize("value", [OUR_KEY, "${aws_kms_key.Data.key_id}", CROSS_STACK_KEY,
+                                   "arn:aws:kms:me-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
+def test_our_customer_managed_keys_are_accepted(value: str) -> None:
+    assert rules.customer_managed_key_problem(value, "kms_key_id") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "falls back to an AWS-owned or AWS-managed key"),
+        ("", "falls back to an AWS-owned or AWS-managed key"),
+        ("alias/aws/s3", "AWS-managed key"),
+        ("arn:aws:kms:me-central-1:123456789012:alias/aws/ebs", "AWS-managed key"),
+        ("arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "region 'eu-west-1'"),
+        ("${aws_kms_alias.Data.arn}", "not an aws_kms_key"),
+        ("${data.terraform_remote_state.s.outputs.cross-stack-output-aws_s3_bucketXarn}", "not an aws_kms_key"),
+        ("alias/sahab-smb-data", "cannot be proven customer-managed"),
+    ],
+)
+def test_anything_but_our_key_is_refused_with_the_reason(value: object, reason: str) -> None:
+    problem = rules.customer_managed_key_problem(value, "kms_key_id")
+    assert problem is not None and reason in problem and "'kms_key_id'" in problem
+
+
+def test_foreign_arn_regions_ignore_global_and_wildcard_arns() -> None:
+    text = '{"R": ["arn:aws:s3:::b/*", "arn:aws:iam::1:root", "arn:aws:logs:*:1:log-group:*", "arn:aws:sqs:us-east-1:1:q"]}'
+    assert rules.foreign_arn_regions(text) == ["us-east-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("https://s3.eu-west-1.amazonaws.com", ["eu-west-1"]),
+        ("bucket.s3-eu-west-1.amazonaws.com", ["eu-west-1"]),
+        ("com.amazonaws.us-east-1.s3", ["us-east-1"]),
+        ("com.amazonaws.me-central-1.ecr.dkr", []),
+        ("logs.me-central-1.amazonaws.com", []),
+        ("eks.amazonaws.com", []),
+    ],
+)
+def test_foreign_endpoint_regions_are_found_in_hostnames_and_service_names(text: str, found: list[str]) -> None:
+    assert rules.foreign_endpoint_regions(text) == found
+
+
+@pytest.mark.parametrize("value", ["me-central-1", "me-central-1b", "${data.aws_region.Current.name}"])
+def test_resident_regions_zones_and_the_providers_region_are_accepted(value: str) -> None:
+    assert rules.region_problem(value, "region") is None
+
+
+@pytest.mark.parametrize("value", ["eu-west-1", "us-east-1a", "${var.region}", None])
+def test_foreign_or_unprovable_regions_are_refused(value: object) -> None:
+    assert rules.region_problem(value, "region") is not None
+
+
+def test_tag_problems_name_missing_keys_and_a_bad_classification() -> None:
+    problems = rules.tag_problems({"owner": "x", "data-classification": "secret"}, "tags")
+    assert any("['cost-centre', 'environment']" in p for p in problems)
+    assert any("'secret'" in p for p in problems)
+
+
+def test_policy_statements_are_none_for_a_policy_held_in_a_reference() -> None:
+    assert rules.policy_statements("${data.aws_iam_policy_document.x.json}") is None
+    assert rules.policy_statements('{"Statement": {"Effect": "Deny"}}') == [{"Effect": "Deny"}]
