@@ -188,6 +188,11 @@ class PublicKeyVerifier:
         return f"{len(self._keys)} trusted public key(s) from {self.source}"
 
     def verify(self, manifest_bytes: bytes, signature: ManifestSignature) -> None:
+        if not self._keys:
+            raise SignatureInvalid(
+                f"there is no trusted public key to check it with ({self.source}); the local key is created when "
+                f"the first version is registered, or copy the signer's {ED25519_PUBLIC_KEY_FILE} there"
+            )
         key = self._keys.get(signature.public_key_sha256)
         if key is None:
             trusted = ", ".join(f[:16] for f in self.fingerprints) or "none"
@@ -205,6 +210,12 @@ class PublicKeyVerifier:
 
 
 # ---- local: an Ed25519 key file -----------------------------------------------------------------
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    spare = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    spare.write_bytes(data)
+    os.replace(spare, path)
+
 
 class Ed25519FileSigner:
     """Signs with an Ed25519 private key kept in ``key_dir``; creates it (mode 0600) on first use."""
@@ -231,14 +242,19 @@ class Ed25519FileSigner:
         os.chmod(self.key_dir, 0o700)
         key = ed25519.Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        # O_EXCL: two processes racing to create the key must not overwrite each other's.
-        try:
-            fd = os.open(self.private_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return self._load()
+        # Written aside, then hard-linked into place: the link fails if another process won the race,
+        # and nobody ever reads a half-written key.
+        spare = self.key_dir / f".{ED25519_PRIVATE_KEY_FILE}.{os.getpid()}.tmp"
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
-        self.public_key_path.write_bytes(public_key_pem(key.public_key()))
+        try:
+            os.link(spare, self.private_key_path)
+        except FileExistsError:
+            return self._load()
+        finally:
+            spare.unlink()
+        _write_atomically(self.public_key_path, public_key_pem(key.public_key()))
         return key
 
     def _load(self) -> ed25519.Ed25519PrivateKey:
@@ -252,7 +268,7 @@ class Ed25519FileSigner:
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise ConfigError(f"signing key {self.private_key_path} must be Ed25519 (got {type(key).__name__})")
         if not self.public_key_path.exists():
-            self.public_key_path.write_bytes(public_key_pem(key.public_key()))
+            _write_atomically(self.public_key_path, public_key_pem(key.public_key()))
         return key
 
     @property

@@ -30,7 +30,10 @@ from infra.errors import ConfigError, IntegrityError
 from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, sha256_file
 from training.signing import ManifestSignature, PublicKeyVerifier, SignatureInvalid, Verifier
 
-_RESTORE = "restore the version from the artifact store, or register a new one with `sahab train`"
+_RESTORE = (
+    "restore the version from the artifact store (a cached copy: delete it and resolve the version again), "
+    "or register a new one with `sahab train`"
+)
 
 
 class IntegrityCheckFailed(IntegrityError):

@@ -8,6 +8,8 @@ proves a policy.
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,26 @@ def test_a_verifier_trusts_every_public_key_in_the_folder_so_rotated_keys_still_
     new.sign(MANIFEST)
     (tmp_path / "keys" / "retired-2026-01.pub.pem").write_bytes(old.public_key_path.read_bytes())
     PublicKeyVerifier.from_key_dir(tmp_path / "keys").verify(MANIFEST, old_signature)
+
+
+def test_processes_racing_to_create_the_key_all_end_up_with_the_same_one(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from training.signing import Ed25519FileSigner; "
+        "print(Ed25519FileSigner(Path(sys.argv[1])).sign(b'm').public_key_sha256)"
+    )
+    racers = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "keys")], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    fingerprints = {racer.communicate(timeout=60)[0].strip() for racer in racers}
+    assert len(fingerprints) == 1 and all(len(f) == 64 for f in fingerprints)
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == [ED25519_PRIVATE_KEY_FILE, ED25519_PUBLIC_KEY_FILE]
+
+
+def test_a_verifier_without_any_key_says_where_the_key_should_be(tmp_path: Path) -> None:
+    signature = Ed25519FileSigner(tmp_path / "elsewhere").sign(MANIFEST)
+    with pytest.raises(SignatureInvalid, match=r"no trusted public key.*keys/\*\.pub\.pem"):
+        PublicKeyVerifier.from_key_dir(tmp_path / "keys").verify(MANIFEST, signature)
 
 
 def test_an_unreadable_private_key_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
