@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from infra.errors import ConfigError
 
@@ -103,7 +103,7 @@ class NodePoolConfig(_Model):
             object.__setattr__(self, "desired_size", self.min_size)
         if self.min_size > self.max_size:
             problems.append(f"'min_size' ({self.min_size}) must be <= 'max_size' ({self.max_size})")
-        if not self.min_size <= self.desired_size <= self.max_size:
+        elif not self.min_size <= self.desired_size <= self.max_size:
             problems.append(
                 f"'desired_size' ({self.desired_size}) must be between 'min_size' ({self.min_size}) "
                 f"and 'max_size' ({self.max_size})"
@@ -434,16 +434,72 @@ class DriftConfig(_Model):
     )
 
 
+class ModelRegistryConfig(_Model):
+    """Model versions: who signs their manifests and where the signed versions are stored.
+
+    | target | signer                                  | artifact store                                       |
+    |--------|-----------------------------------------|------------------------------------------------------|
+    | local  | Ed25519 key file under <data>/keys      | <data>/models (a copy also in artifact_dir if set)   |
+    | aws    | KMS key signing_key (MessageType RAW)   | s3://artifact_bucket/artifact_prefix, SSE-KMS with   |
+    |        |                                         | artifact_kms_key                                     |
+    """
+
+    signing_key: str | None = Field(
+        default=None,
+        description="KMS asymmetric key (alias, id or ARN) that signs manifests in cloud environments. "
+        "Default: alias/sahab-<env>-models-signing (the security stack's signing key).",
+    )
+    signing_algorithm: Literal["ECDSA_SHA_256", "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PSS_SHA_256"] = Field(
+        default="ECDSA_SHA_256",
+        description="KMS signing algorithm; must fit the key spec (ECC_NIST_P256 or RSA). Default: ECDSA_SHA_256.",
+    )
+    trusted_public_key_path: str | None = Field(
+        default=None,
+        description="PEM public key that verifies manifests offline, absolute or relative to the project root. "
+        "Default: none: local trusts <data>/keys/*.pub.pem, cloud fetches the signing key's public half once "
+        "(kms:GetPublicKey).",
+    )
+    artifact_bucket: str | None = Field(
+        default=None,
+        description="S3 bucket of the artifact store (cloud). Default: sahab-<env>-models-<account id>, the data "
+        "stack's models bucket.",
+    )
+    artifact_prefix: str = Field(
+        default="models/", pattern=r"^([A-Za-z0-9._-]+/)*$",
+        description="Key prefix of model versions in the bucket, empty or ending in '/'. Default: models/.",
+    )
+    artifact_kms_key: str | None = Field(
+        default=None,
+        description="KMS key (alias, id or ARN) for SSE-KMS on uploaded artifacts. Default: alias/sahab-<env>-models.",
+    )
+    artifact_dir: str | None = Field(
+        default=None,
+        description="Local target only: a folder (e.g. a mounted backup volume) that receives a copy of every "
+        "version, absolute or relative to the project root. Default: none: <data>/models is the store.",
+    )
+    bentoml_model_name: str = Field(
+        default="sahab-fraud", pattern=r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$",
+        description="Name of the model in BentoML's model store; the tag's version is the version id. "
+        "Default: sahab-fraud.",
+    )
+
+    def signing_key_id(self, env: Environment) -> str:
+        return self.signing_key or f"alias/{env.resource_name('models-signing')}"
+
+    def artifact_kms_key_id(self, env: Environment) -> str:
+        return self.artifact_kms_key or f"alias/{env.resource_name('models')}"
+
+
 class Environment(_Model):
     """One deployment environment, as read from ``environments/<name>.yaml``."""
 
     name: str = Field(description="Environment name; must equal the file name's stem.")
     target: Target = Field(description="local (this machine) or aws (an AWS UAE region).")
-    region: str = Field(description="Cloud region; must be in allowed_regions.")
     allowed_regions: list[str] = Field(
         default_factory=lambda: list(UAE_RESIDENT_REGIONS["aws"]),
         description="Residency allow-list; UAE regions only. Default: [me-central-1].",
     )
+    region: str = Field(description="Cloud region; must be in allowed_regions.")
     tags: dict[str, str] = Field(description=f"Must contain {', '.join(MANDATORY_TAG_KEYS)}.")
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention. Default: 365.")
     network: NetworkConfig | None = None
@@ -459,6 +515,7 @@ class Environment(_Model):
     serving: ServingConfig = Field(default_factory=ServingConfig)
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    models: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
 
     @field_validator("name")
     @classmethod
@@ -478,6 +535,22 @@ class Environment(_Model):
             raise ValueError(f"must list at least one UAE region from {list(allowed)}")
         return value
 
+    @field_validator("region")
+    @classmethod
+    def _region_allowed(cls, value: str, info: ValidationInfo) -> str:
+        allowed = info.data.get("allowed_regions") or list(UAE_RESIDENT_REGIONS["aws"])
+        if value not in allowed:
+            raise ValueError(f"must be one of the UAE-resident regions {allowed}")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _mandatory_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [k for k in MANDATORY_TAG_KEYS if not value.get(k)]
+        if missing:
+            raise ValueError(f"must contain the mandatory keys {list(MANDATORY_TAG_KEYS)}; missing: {missing}")
+        return value
+
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
@@ -488,13 +561,6 @@ class Environment(_Model):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Environment:
         problems: list[str] = []
-        if self.region not in self.allowed_regions:
-            problems.append(
-                f"'region' must be one of the UAE-resident regions {self.allowed_regions} (value: {self.region!r})"
-            )
-        missing = [k for k in MANDATORY_TAG_KEYS if not self.tags.get(k)]
-        if missing:
-            problems.append(f"'tags' must contain the mandatory keys {list(MANDATORY_TAG_KEYS)}; missing: {missing}")
         if self.tags.get("environment") and self.tags["environment"] != self.name:
             problems.append(f"'tags.environment' must equal 'name' {self.name!r} (value: {self.tags['environment']!r})")
         if self.target is Target.aws:
@@ -555,7 +621,7 @@ def _format_validation_error(error: ValidationError, data: Any) -> list[str]:
             message = "is required"
         value = item.get("input")
         shown = "" if item["type"] in ("missing",) or isinstance(value, dict) else f" (value: {value!r})"
-        where = f"'{loc}' " if loc else ""
+        where = f"'{loc}': " if loc else ""
         problems.append(f"{where}{message}{shown}")
     return problems
 

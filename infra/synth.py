@@ -72,8 +72,8 @@ def synth(envs: list[Environment], outdir: Path | None = None) -> SynthResult:
         except RuntimeError as exc:  # jsii surfaces construct validation errors as RuntimeError
             message = str(exc).removeprefix("Error: ")
             if "Validation failed" in message:
-                detail = message.split("\n\nIf you wish to ignore")[0]
-                raise GateFailed(f"synthesis refused, nothing was written: {detail}") from None
+                detail = message.split("\n\nIf you wish to ignore")[0].replace("Validation failed with the following errors:", "")
+                raise GateFailed(f"synthesis refused, nothing was written:{detail}") from None
             raise
         finished = time.perf_counter()
         stacks_dir = outdir / "stacks"

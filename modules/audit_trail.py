@@ -104,5 +104,5 @@ class AuditTrail(Construct):
                     ],
                 )
             ],
-            depends_on=[self.bucket],
+            depends_on=[self.bucket.policy],  # CloudTrail checks the bucket policy on creation
         )

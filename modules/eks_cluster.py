@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from modules.cdk import Construct, Fn, eks_cluster, iam_openid_connect_provider, iam_role, iam_role_policy_attachment, kms_key
+from modules.cdk import (
+    Construct,
+    Fn,
+    data_aws_iam_policy_document,
+    eks_cluster,
+    iam_openid_connect_provider,
+    iam_role,
+    iam_role_policy_attachment,
+    kms_key,
+)
 from modules.context import PARTITION
 from modules.iam import Statement, policy_document
 from modules.log_group import EncryptedLogGroup, EncryptedLogGroupProps
@@ -97,7 +106,7 @@ class EksCluster(Construct):
             access_config=eks_cluster.EksClusterAccessConfig(
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
             ),
-            depends_on=[self.log_group],
+            depends_on=[self.log_group.resource],
         )
         self.oidc_provider = iam_openid_connect_provider.IamOpenidConnectProvider(
             self, "OidcProvider",
@@ -115,28 +124,30 @@ class EksCluster(Construct):
         return self.cluster.vpc_config.cluster_security_group_id
 
     def service_account_role(self, id: str, *, role_name: str, namespace: str, service_account: str) -> iam_role.IamRole:
-        """An IAM role that exactly one Kubernetes service account may assume through IRSA."""
-        issuer_path = self._issuer_path()
-        return iam_role.IamRole(
-            self, id, name=role_name,
-            assume_role_policy=policy_document(
-                [
-                    Statement(
-                        sid="IrsaAssumeRole",
-                        actions=("sts:AssumeRoleWithWebIdentity",),
-                        resources=(),
-                        principals={"Federated": (self.oidc_provider.arn,)},
-                        conditions={
-                            "StringEquals": {
-                                f"{issuer_path}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                                f"{issuer_path}:aud": "sts.amazonaws.com",
-                            }
-                        },
-                    )
-                ]
-            ),
-        )
+        """An IAM role that exactly one Kubernetes service account may assume through IRSA.
 
-    def _issuer_path(self) -> str:
-        """The OIDC issuer without its scheme, as IAM condition keys expect."""
-        return Fn.replace(self.cluster.identity.get(0).oidc.get(0).issuer, "https://", "")
+        The trust policy is a ``aws_iam_policy_document`` because its condition keys contain the
+        cluster's issuer (a Terraform expression), which a JSON string literal cannot carry safely.
+        """
+        issuer_path = Fn.replace(self.cluster.identity.get(0).oidc.get(0).issuer, "https://", "")
+        doc = data_aws_iam_policy_document
+        trust = doc.DataAwsIamPolicyDocument(
+            self, f"{id}Trust",
+            statement=[
+                doc.DataAwsIamPolicyDocumentStatement(
+                    sid="IrsaAssumeRole",
+                    actions=["sts:AssumeRoleWithWebIdentity"],
+                    principals=[doc.DataAwsIamPolicyDocumentStatementPrincipals(type="Federated", identifiers=[self.oidc_provider.arn])],
+                    condition=[
+                        doc.DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable=f"{issuer_path}:sub",
+                            values=[f"system:serviceaccount:{namespace}:{service_account}"],
+                        ),
+                        doc.DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable=f"{issuer_path}:aud", values=["sts.amazonaws.com"]
+                        ),
+                    ],
+                )
+            ],
+        )
+        return iam_role.IamRole(self, id, name=role_name, assume_role_policy=trust.json)

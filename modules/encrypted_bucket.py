@@ -85,7 +85,7 @@ class EncryptedBucket(Construct):
             self, "PublicAccessBlock", bucket=bucket_id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True,
         )
-        s3_bucket_policy.S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy())
+        self.policy = s3_bucket_policy.S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._policy())
         s3_bucket_notification.S3BucketNotification(self, "Events", bucket=bucket_id, eventbridge=True)
         lifecycle.S3BucketLifecycleConfiguration(
             self, "Lifecycle", bucket=bucket_id,

@@ -36,3 +36,15 @@ def loopback_port() -> int:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def synthesized_all(tmp_path_factory: pytest.TempPathFactory):
+    """Every shipped environment synthesised once per test session (the AWS bindings import is slow).
+
+    Returns ``infra.synth.SynthResult``; its stacks live under a session temp folder.
+    """
+    from infra.config import load_environments
+    from infra.synth import synth
+
+    return synth(load_environments(), tmp_path_factory.mktemp("cdktf.out"))

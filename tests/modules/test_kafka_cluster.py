@@ -1,0 +1,65 @@
+import pytest
+
+
+def build(sut, **overrides):
+    from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
+
+    props = dict(cluster_name="sahab-test-kafka", vpc_id="vpc-1", subnet_ids=["s1", "s2"], client_security_group_ids=["sg-clients"],
+                 key=sut.keys.kafka, logs_key=sut.keys.logs)
+    props.update(overrides)
+    return KafkaCluster(sut.stack, "Kafka", props=KafkaClusterProps(**props))
+
+
+def test_client_traffic_is_tls_only_and_brokers_encrypt_between_themselves(sut):
+    build(sut)
+    transit = sut.only("aws_msk_cluster")["encryption_info"]["encryption_in_transit"]
+    assert transit == {"client_broker": "TLS", "in_cluster": True}
+
+
+def test_storage_is_encrypted_with_the_kafka_key(sut):
+    build(sut)
+    assert sut.only("aws_msk_cluster")["encryption_info"]["encryption_at_rest_kms_key_arn"] == sut.key_ref("kafka")
+
+
+def test_clients_authenticate_with_iam_and_never_anonymously(sut):
+    build(sut)
+    auth = sut.only("aws_msk_cluster")["client_authentication"]
+    assert auth == {"sasl": {"iam": True, "scram": False}, "unauthenticated": False}
+
+
+def test_broker_logs_go_to_a_log_group_encrypted_with_the_logs_key(sut):
+    build(sut)
+    group = sut.only("aws_cloudwatch_log_group")
+    assert group["kms_key_id"] == sut.key_ref("logs")
+    logs = sut.only("aws_msk_cluster")["logging_info"]["broker_logs"]["cloudwatch_logs"]
+    assert logs["enabled"] is True
+
+
+def test_only_the_client_security_group_reaches_the_iam_tls_port(sut):
+    build(sut)
+    rules = [r for r in sut.resources("aws_vpc_security_group_ingress_rule").values() if r.get("from_port") == 9098]
+    assert [r["referenced_security_group_id"] for r in rules] == ["sg-clients"]
+    assert not any("cidr_ipv4" in r for r in sut.resources("aws_vpc_security_group_ingress_rule").values())
+
+
+def test_brokers_are_not_publicly_accessible_and_topics_are_not_auto_created(sut):
+    build(sut)
+    info = sut.only("aws_msk_cluster")["broker_node_group_info"]
+    assert info["connectivity_info"]["public_access"]["type"] == "DISABLED"
+    assert "auto.create.topics.enable=false" in sut.only("aws_msk_configuration")["server_properties"]
+
+
+def test_serverless_is_refused_without_the_explicit_opt_in(sut):
+    with pytest.raises(ValueError, match="'accept_aws_owned_key_at_rest' must be true when 'mode' is 'serverless'"):
+        build(sut, mode="serverless")
+
+
+def test_serverless_with_the_opt_in_uses_iam_auth(sut):
+    build(sut, mode="serverless", accept_aws_owned_key_at_rest=True)
+    cluster = sut.only("aws_msk_serverless_cluster")
+    assert cluster["client_authentication"]["sasl"]["iam"]["enabled"] is True
+
+
+def test_broker_count_must_be_a_multiple_of_the_subnets(sut):
+    with pytest.raises(ValueError, match=r"'broker_count' \(3\) must be a multiple of the subnet count \(2\)"):
+        build(sut, broker_count=3)

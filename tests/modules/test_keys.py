@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+REGION = "me-central-1"
+
+
+def policies(sut):
+    return {address: json.loads(key["policy"]) for address, key in sut.resources("aws_kms_key").items()}
+
+
+def test_there_is_one_key_per_data_class_plus_a_signing_key(sut):
+    descriptions = sorted(k["description"].split(" ")[1] for k in sut.resources("aws_kms_key").values())
+    assert descriptions == ["data", "ebs", "eks-secrets", "kafka", "logs", "model", "models"]
+
+
+def test_every_symmetric_key_rotates(sut):
+    symmetric = [k for k in sut.resources("aws_kms_key").values() if "customer_master_key_spec" not in k]
+    assert len(symmetric) == 6
+    assert all(k["enable_key_rotation"] is True and k["rotation_period_in_days"] == 365 for k in symmetric)
+
+
+def test_no_key_policy_grants_kms_star_or_names_star_as_principal(sut):
+    for address, policy in policies(sut).items():
+        for statement in policy["Statement"]:
+            assert "kms:*" not in statement["Action"], address
+            assert statement["Principal"] not in ("*", {"AWS": "*"}, {"AWS": ["*"]}), address
+
+
+def test_key_use_by_the_account_is_limited_to_the_services_of_its_data_class(sut):
+    data_key = next(p for p in policies(sut).values() if "elasticache" in json.dumps(p))
+    use = next(s for s in data_key["Statement"] if s["Sid"] == "UseThroughServices")
+    assert use["Condition"]["StringEquals"]["kms:ViaService"] == [
+        f"s3.{REGION}.amazonaws.com", f"elasticache.{REGION}.amazonaws.com",
+        f"secretsmanager.{REGION}.amazonaws.com", f"dynamodb.{REGION}.amazonaws.com",
+    ]
+
+
+def test_the_logs_key_lets_cloudwatch_logs_of_the_region_encrypt_only_log_groups_of_the_account(sut):
+    logs_key = next(p for p in policies(sut).values() if any(s["Sid"] == "CloudWatchLogs" for s in p["Statement"]))
+    statement = next(s for s in logs_key["Statement"] if s["Sid"] == "CloudWatchLogs")
+    assert statement["Principal"] == {"Service": [f"logs.{REGION}.amazonaws.com"]}
+    assert statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].startswith(f"arn:aws:logs:{REGION}:")
+
+
+def test_the_signing_key_is_asymmetric_and_only_signs(sut):
+    signing = [k for k in sut.resources("aws_kms_key").values() if k.get("key_usage") == "SIGN_VERIFY"]
+    assert len(signing) == 1 and signing[0]["customer_master_key_spec"] == "ECC_NIST_P256"
+
+
+def test_aliases_follow_the_naming_function(sut):
+    names = sorted(a["name"] for a in sut.resources("aws_kms_alias").values())
+    assert "alias/sahab-test-data" in names and "alias/sahab-test-models-signing" in names and len(names) == 7
+
+
+def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):
+    from modules.keys import Keys, KeysProps
+
+    with pytest.raises(ValueError, match=r"'deletion_window_days' must be between 7 and 30 \(value: 3\)"):
+        Keys(sut.stack, "Other", props=KeysProps(name_prefix="x", region=REGION, deletion_window_days=3))
