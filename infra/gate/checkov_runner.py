@@ -12,7 +12,8 @@ So a run counts only when ALL of these hold, and otherwise the gate fails saying
    ``CKV_SAHAB`` id declared in ``policies/checks`` was loaded by Checkov.
 
 All stacks are scanned in ONE Checkov run (one scan costs ~2 s of start-up), beside one run of
-``policies/list_checks.py`` that asks Checkov's registries which custom checks exist.
+``policies/list_checks.py`` (cached per process) that asks Checkov's registries which custom checks
+exist.
 """
 
 from __future__ import annotations
@@ -73,7 +74,19 @@ def find_checkov(home: Path | None = None) -> CheckovTool:
             f"Checkov is not installed at {home}: run `make setup` (it builds Checkov's own environment "
             "from tools/checkov-requirements.txt; Checkov must not be installed into .venv)"
         )
+    installed = installed_version(home)
+    if installed != tool.pinned_version:
+        raise ConfigError(
+            f"Checkov {installed or '(unknown version)'} is installed at {home}, but the gate is pinned to "
+            f"{tool.pinned_version}: run `make setup` to reinstall it"
+        )
     return tool
+
+
+def installed_version(home: Path) -> str | None:
+    """Checkov's version from its package metadata (no process started)."""
+    found = sorted(home.glob("lib/python*/site-packages/checkov-*.dist-info"))
+    return found[0].name.removeprefix("checkov-").removesuffix(".dist-info") if found else None
 
 
 def run_checkov(
@@ -107,18 +120,16 @@ def run_checkov(
             command += ["--check", "CKV_SAHAB_*"]
         if skips:
             command += ["--skip-check", ",".join(s.check_id for s in skips)]
-        catalogue_command = [str(tool.python), str(project_root() / "policies" / "list_checks.py"), str(checks_dir)]
         scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=scratch)
-        catalogue_run = subprocess.run(
-            catalogue_command, capture_output=True, text=True, env=env, timeout=CHECKOV_TIMEOUT_S, check=False
-        )
         try:
+            catalogue = load_catalogue(tool, checks_dir)  # while the scan runs
             stdout, stderr = scan.communicate(timeout=CHECKOV_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            scan.kill()
-            scan.communicate()
+            _stop(scan)
             raise GateFailed(f"Checkov did not finish within {CHECKOV_TIMEOUT_S} s; nothing was proven") from None
-    catalogue = _parse_catalogue(catalogue_run, checks_dir)
+        except BaseException:
+            _stop(scan)
+            raise
     report = _parse_report(scan.returncode, stdout, stderr, tool)
     stacks = _outcomes_by_stack(report, copies)
     _assert_meaningful(scan.returncode, report, stacks, copies, catalogue)
@@ -132,6 +143,11 @@ def run_checkov(
     )
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.kill()
+    process.communicate()
+
+
 # ---- the catalogue of our checks --------------------------------------------------------------
 
 def declared_check_ids(checks_dir: Path) -> set[str]:
@@ -140,6 +156,20 @@ def declared_check_ids(checks_dir: Path) -> set[str]:
     for path in [*checks_dir.glob("*.py"), *checks_dir.glob("*.yaml")]:
         found.update(_DECLARED_ID.findall(path.read_text()))
     return found
+
+
+_CATALOGUES: dict[tuple[str, ...], list[CheckInfo]] = {}
+
+
+def load_catalogue(tool: CheckovTool, checks_dir: Path) -> list[CheckInfo]:
+    """Our checks as Checkov's registries load them; cached per process while no check file changes."""
+    files = sorted(p for p in checks_dir.iterdir() if p.suffix in (".py", ".yaml"))
+    key = (str(tool.python), str(checks_dir), *(f"{p.name}:{p.stat().st_mtime_ns}" for p in files))
+    if key not in _CATALOGUES:
+        command = [str(tool.python), str(project_root() / "policies" / "list_checks.py"), str(checks_dir)]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=CHECKOV_TIMEOUT_S, check=False)
+        _CATALOGUES[key] = _parse_catalogue(run, checks_dir)
+    return _CATALOGUES[key]
 
 
 def _parse_catalogue(run: subprocess.CompletedProcess[str], checks_dir: Path) -> list[CheckInfo]:
