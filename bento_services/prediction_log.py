@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from infra.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,22 +140,13 @@ def predictions_dir(env: Environment) -> Path:
     return env.data_path() / "predictions"
 
 
-def sink_for(env: Environment, *, kafka_config: dict[str, Any] | None = None) -> PredictionSink:
-    """The sink ``env.serving.prediction_sink`` names. Kafka needs bootstrap servers (``streaming``)."""
+def sink_for(env: Environment) -> PredictionSink:
+    """The sink ``env.serving.prediction_sink`` names; Kafka connects as ``env.streaming`` says (local or MSK IAM)."""
     if env.serving.prediction_sink == "jsonl":
         return JsonlPredictionSink(predictions_dir(env))
-    config = kafka_config or _kafka_config_from(env)
-    return KafkaPredictionSink(config, env.serving.prediction_topic)
+    from features.ingest.connection import connection_for
 
-
-def _kafka_config_from(env: Environment) -> dict[str, Any]:
-    servers = env.streaming.bootstrap_servers or os.environ.get("SAHAB_KAFKA_BOOTSTRAP_SERVERS")
-    if not servers:
-        raise ConfigError(
-            "'serving.prediction_sink' is 'kafka' but no broker is known: set 'streaming.bootstrap_servers' "
-            "or the SAHAB_KAFKA_BOOTSTRAP_SERVERS variable"
-        )
-    return {"bootstrap.servers": servers}
+    return KafkaPredictionSink(connection_for(env).client_config(), env.serving.prediction_topic)
 
 
 def read_predictions(directory: Path, *, since: datetime | None = None, include_shadow: bool = False) -> pd.DataFrame:

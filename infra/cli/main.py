@@ -23,6 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.deploy_cmd",
     "infra.cli.stream_cmd",
     "infra.cli.models_cmd",
+    "infra.cli.serve_cmd",
+    "infra.cli.drift_cmd",
+    "infra.cli.local_cmd",
 )
 
 app = typer.Typer(

@@ -1,0 +1,86 @@
+"""Request and response schemas of the fraud-scoring API (pydantic v2).
+
+A request is a list of transactions as they arrive at the card switch: the request-time fields
+the model needs plus the two entity ids whose features are read from the Feast online store.
+``features`` may override any stored feature by name (for a what-if, or when the caller knows a
+fresher value than the store). Unknown fields are refused, so a misspelt field is a 422 naming
+it rather than a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The channels the model was trained on (cross-team contract).
+Channel = Literal["pos", "ecommerce", "mobile_wallet"]
+
+
+class TransactionIn(BaseModel):
+    """One card transaction to score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transaction_id: str = Field(
+        default_factory=lambda: f"req-{uuid.uuid4().hex[:16]}", min_length=1, max_length=128,
+        description="Caller's id, echoed back. Default: a generated req-<hex> id.",
+    )
+    customer_id: str = Field(min_length=1, max_length=64, description="Card holder, e.g. c000123; routes the A/B split.")
+    merchant_id: str = Field(min_length=1, max_length=64, description="Merchant, e.g. m0042.")
+    amount_aed: float = Field(gt=0, le=10_000_000, allow_inf_nan=False, description="Amount in AED, > 0.")
+    merchant_category: str = Field(min_length=1, max_length=64, description="e.g. grocery, fuel, electronics.")
+    channel: Channel = Field(description="pos, ecommerce or mobile_wallet.")
+    hour: int = Field(ge=0, le=23, description="Local hour in Asia/Dubai, 0-23.")
+    is_cross_border: bool = Field(description="Card issued outside the UAE or merchant abroad.")
+    features: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Overrides of online-store features by name (finite, >= 0). Default: none (all from the store).",
+    )
+
+
+class TransactionScore(BaseModel):
+    """The answer for one transaction: score, decision and who decided."""
+
+    transaction_id: str
+    score: float = Field(description="Fraud probability, 0-1.")
+    is_fraud: bool = Field(description="score >= serving.score_threshold.")
+    model_version: str = Field(description="Registered model version that produced the score.")
+    variant: str = Field(description="Routing variant (A/B arm or canary) that answered.")
+    unknown_entities: list[str] = Field(
+        default_factory=list,
+        description="Entities absent from the online store ('customer', 'merchant'); their features took the "
+        "documented defaults.",
+    )
+    fallback_from: str | None = Field(
+        default=None, description="Set when the routed variant failed and this variant answered instead."
+    )
+
+
+class RoutingState(BaseModel):
+    """What the router does right now (``POST /routing``)."""
+
+    weights: dict[str, float]
+    reason: str
+    updated_at: str
+    rolled_back: dict[str, str]
+    shadow_variant: str | None
+    canary_variant: str | None
+    model_versions: dict[str, str]
+
+
+EXAMPLE_INPUT: dict[str, Any] = {
+    "transactions": [
+        {
+            "transaction_id": "t-example-1",
+            "customer_id": "c000001",
+            "merchant_id": "m0001",
+            "amount_aed": 249.5,
+            "merchant_category": "electronics",
+            "channel": "ecommerce",
+            "hour": 21,
+            "is_cross_border": False,
+        }
+    ]
+}

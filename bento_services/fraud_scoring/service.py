@@ -1,0 +1,98 @@
+"""The fraud-scoring BentoML service: ``bentoml serve bento_services.fraud_scoring.service:FraudScoring``.
+
+It serves the variants of ``serving.variants`` (A/B arms, an optional canary and shadow), each a
+signed model version loaded through ``training.registry.load_version``: a version that fails its
+signature or a digest check stops the server from starting, with a message naming the version and
+the check. Routes:
+
+| route            | what                                                                           |
+|------------------|--------------------------------------------------------------------------------|
+| ``POST /score``  | ``{"transactions": [...]}`` -> one ``TransactionScore`` per transaction, in order |
+| ``POST /routing``| live weights, rollbacks, versions per variant                                  |
+| ``/healthz /livez /readyz /metrics /docs.json`` | BentoML's own (``/metrics``: Prometheus)      |
+
+``/score`` uses BentoML's adaptive batching when ``serving.adaptive_batching`` is on: concurrent
+requests are merged into one model call of at most ``serving.max_batch_size`` items, waiting at
+most ``serving.batch_max_latency_ms``. The environment is read when this module is imported
+(``SAHAB_ENV``: an environment name or a YAML path; default ``local``), because the decorators
+need its batching settings.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import bentoml
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
+from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
+from features.names import FRAUD_MODEL_FEATURES
+from infra.config import load_environment
+
+ENVIRONMENT = load_environment(os.environ.get("SAHAB_ENV", "local"))
+SERVING = ENVIRONMENT.serving
+
+
+def _refuse_oversized(value: Any) -> Any:
+    """Before item validation: a request over the limit is refused (413) without parsing its items."""
+    if isinstance(value, list) and len(value) > SERVING.max_batch_size:
+        raise PayloadTooLarge(
+            f"'transactions' holds {len(value)} items; the limit is serving.max_batch_size = "
+            f"{SERVING.max_batch_size}: split the request"
+        )
+    return value
+
+
+def _known_overrides(transactions: list[TransactionIn]) -> list[TransactionIn]:
+    """Overrides must name model features; a typo would otherwise be scored as if it were absent."""
+    known = set(FRAUD_MODEL_FEATURES)
+    problems = [
+        f"transactions.{i}.features: unknown feature(s) {sorted(set(t.features) - known)}"
+        for i, t in enumerate(transactions) if set(t.features) - known
+    ]
+    if problems:
+        raise ValueError("; ".join(problems) + f" (known: {sorted(known)})")
+    return transactions
+
+
+Transactions = Annotated[
+    list[TransactionIn],
+    BeforeValidator(_refuse_oversized),
+    AfterValidator(_known_overrides),
+    Field(examples=[EXAMPLE_INPUT["transactions"]], description="Transactions to score, at most serving.max_batch_size."),
+]
+
+
+@bentoml.service(
+    name="fraud_scoring",
+    workers=SERVING.workers,
+    traffic={"timeout": 30},
+)
+class FraudScoring:
+    """Scores card transactions with the routed model variant; see the module docstring for routes."""
+
+    def __init__(self) -> None:
+        from bento_services.fraud_scoring.assembly import build_scorer
+
+        self.scorer = build_scorer(ENVIRONMENT)
+
+    @bentoml.api(
+        batchable=SERVING.adaptive_batching,
+        max_batch_size=SERVING.max_batch_size,
+        max_latency_ms=SERVING.batch_max_latency_ms,
+    )
+    def score(self, transactions: Transactions) -> list[TransactionScore]:
+        """Score transactions: fraud probability, decision, model version and variant for each."""
+        return self.scorer.score(transactions)
+
+    @bentoml.api
+    def routing(self) -> RoutingState:
+        """The router's live state: weights in force, why, rolled-back variants, versions served."""
+        return self.scorer.routing_state()
+
+
+FraudScoring.add_asgi_middleware(ClientErrorMiddleware)
+
+__all__ = ["EXAMPLE_INPUT", "FraudScoring"]

@@ -1,0 +1,226 @@
+"""Run the fraud-scoring BentoML server in the background on 127.0.0.1, and stop it by its pid.
+
+``bentoml serve`` runs in its own session (a Ctrl-C in the caller's terminal must not stop it),
+writes its output to ``<data>/run/bentoml.log`` and is recorded in ``<data>/run/bentoml.pid`` and
+``bentoml.json`` (pid, host, port, log), so ``sahab down`` in another shell finds it. SIGTERM to
+that pid stops the server and its worker (probed with BentoML 1.4.39); SIGKILL to the session
+follows only when it does not stop in time. A recorded pid is trusted only while its command line
+is still ``bentoml serve``, so a reused pid is never signalled.
+
+The server learns its environment from ``SAHAB_ENV`` (a name under ``environments/`` or a path to
+a YAML file). ``BENTOML_DO_NOT_TRACK`` is always set (no usage data leaves the machine) and
+``BENTOML_HOME`` points into the environment's data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from infra.config import Environment, project_root
+from infra.errors import CommandFailed
+
+SERVICE_TARGET = "bento_services.fraud_scoring.service:FraudScoring"
+PID_FILE_NAME = "bentoml.pid"
+STATE_FILE_NAME = "bentoml.json"
+LOG_FILE_NAME = "bentoml.log"
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """A started server, as recorded in its state file."""
+
+    pid: int
+    host: str
+    port: int
+    log_path: str
+    environment: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def is_alive(self) -> bool:
+        return _is_bentoml_serve(self.pid)
+
+
+def run_dir(env: Environment) -> Path:
+    return env.data_path() / "run"
+
+
+def server_environment(env: Environment, environment_ref: str) -> dict[str, str]:
+    """Process environment of the server: quiet, offline, project-local BentoML home."""
+    extra = {
+        "BENTOML_DO_NOT_TRACK": "True",
+        "BENTOML_HOME": str(env.data_path() / "bentoml"),
+        "SAHAB_ENV": environment_ref,
+        "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", str(run_dir(env))),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(project_root()), os.environ.get("PYTHONPATH", "")) if p),
+    }
+    return {**os.environ, **extra}
+
+
+def start_server(
+    env: Environment,
+    *,
+    environment_ref: str | None = None,
+    port: int | None = None,
+    ready_timeout_s: float = 90.0,
+) -> ServerRecord:
+    """Start ``bentoml serve`` for ``env`` (or return the one already running) and wait for ``/readyz``.
+
+    ``environment_ref`` is what the server loads (default: the environment's name); tests and
+    benchmarks pass a path to a variant of the environment file.
+    """
+    running = running_server(env)
+    if running is not None:
+        return running
+    folder = run_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    host = env.serving.host
+    port = port or env.serving.port
+    _refuse_taken_port(host, port)
+    log_path = folder / LOG_FILE_NAME
+    ref = _absolute_if_path(environment_ref or env.name)
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE_TARGET, "--host", host, "--port", str(port),
+               "--working-dir", str(project_root())]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=project_root(),
+            env=server_environment(env, ref), start_new_session=True,
+        )
+    record = ServerRecord(process.pid, host, port, str(log_path), ref)
+    try:
+        wait_until_ready(record, process, ready_timeout_s)
+    except CommandFailed:
+        _terminate(process.pid, timeout_s=10.0)
+        raise
+    (folder / PID_FILE_NAME).write_text(f"{process.pid}\n")
+    (folder / STATE_FILE_NAME).write_text(json.dumps(asdict(record), indent=2))
+    return record
+
+
+def running_server(env: Environment) -> ServerRecord | None:
+    """The server recorded for ``env`` if it still runs; stale records are removed."""
+    state = run_dir(env) / STATE_FILE_NAME
+    if not state.is_file():
+        return None
+    try:
+        record = ServerRecord(**json.loads(state.read_text()))
+    except (ValueError, TypeError):
+        _remove_records(env)
+        return None
+    if not record.is_alive():
+        _remove_records(env)
+        return None
+    return record
+
+
+def stop_server(env: Environment, *, timeout_s: float = 20.0) -> bool:
+    """Stop the recorded server by its pid; False when none was running."""
+    record = running_server(env)
+    if record is None:
+        return False
+    _terminate(record.pid, timeout_s=timeout_s)
+    _remove_records(env)
+    return True
+
+
+def wait_until_ready(record: ServerRecord, process: subprocess.Popen | None, timeout_s: float) -> None:
+    """Poll ``/readyz`` until 200; fail fast (with the log's tail) if the server exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise CommandFailed(
+                f"the BentoML server exited with code {process.returncode} before it was ready; "
+                f"last lines of {record.log_path}:\n{log_tail(Path(record.log_path))}"
+            )
+        try:
+            with urllib.request.urlopen(f"{record.url}/readyz", timeout=1.0) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise CommandFailed(
+        f"the BentoML server was not ready on {record.url} within {timeout_s:g} s; "
+        f"last lines of {record.log_path}:\n{log_tail(Path(record.log_path))}"
+    )
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _absolute_if_path(ref: str) -> str:
+    """A YAML path must survive the server's own working directory (the project root)."""
+    path = Path(ref)
+    return str(path.resolve()) if path.suffix in (".yaml", ".yml") or path.exists() else ref
+
+
+# ---- process helpers ------------------------------------------------------------------------------
+
+def _refuse_taken_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if sock.connect_ex((host, port)) == 0:
+            raise CommandFailed(
+                f"port {port} on {host} is already in use by another program; set 'serving.port' in the "
+                f"environment file or pass --port"
+            )
+
+
+def _is_bentoml_serve(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" and b"bentoml" in cmdline and b"serve" in cmdline
+
+
+def _terminate(pid: int, *, timeout_s: float) -> None:
+    """SIGTERM the server; SIGKILL its whole session (server + workers) if it is still there."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if _wait_gone(pid, timeout_s):
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)  # start_new_session made the server its session's leader
+    except ProcessLookupError:
+        return
+    if not _wait_gone(pid, 5.0):
+        raise CommandFailed(f"the BentoML server (pid {pid}) did not stop after SIGTERM and SIGKILL")
+
+
+def _wait_gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return True
+        except ChildProcessError:
+            pass  # not our child: judge from /proc
+        if not _is_bentoml_serve(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _remove_records(env: Environment) -> None:
+    for name in (PID_FILE_NAME, STATE_FILE_NAME):
+        (run_dir(env) / name).unlink(missing_ok=True)

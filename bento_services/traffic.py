@@ -1,0 +1,85 @@
+"""Send transactions to a running scoring service, as a card switch would, and tally the answers.
+
+Used by ``sahab up local`` (sample traffic, then drifted traffic) and by the end-to-end tests: a
+few client threads post requests of ``batch_size`` transactions over keep-alive connections and
+count which variant and version answered each transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from features.names import REQUEST_FIELDS
+
+PAYLOAD_FIELDS: tuple[str, ...] = ("transaction_id", "customer_id", "merchant_id", *REQUEST_FIELDS)
+
+
+@dataclass
+class TrafficSummary:
+    """Answers per variant and version, HTTP failures by status, and the wall time."""
+
+    sent: int = 0
+    by_variant: Counter = field(default_factory=Counter)
+    by_version: Counter = field(default_factory=Counter)
+    failed_status: Counter = field(default_factory=Counter)
+    unknown_entities: int = 0
+    seconds: float = 0.0
+
+    def share(self, variant: str) -> float:
+        answered = sum(self.by_variant.values())
+        return self.by_variant[variant] / answered if answered else 0.0
+
+
+def payloads_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Request items from transaction rows (the generator's columns): JSON-ready plain values."""
+    items = frame[list(PAYLOAD_FIELDS)].to_dict(orient="records")
+    for item in items:
+        item["amount_aed"] = float(item["amount_aed"])
+        item["hour"] = int(item["hour"])
+        item["is_cross_border"] = bool(item["is_cross_border"])
+        item["transaction_id"] = str(item["transaction_id"])
+    return items
+
+
+def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def send_transactions(
+    url: str,
+    items: Sequence[dict[str, Any]],
+    *,
+    batch_size: int = 20,
+    concurrency: int = 4,
+    timeout_s: float = 30.0,
+) -> TrafficSummary:
+    """Post ``items`` to ``<url>/score`` in requests of ``batch_size`` from ``concurrency`` threads."""
+    import httpx
+
+    summary = TrafficSummary()
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=timeout_s) as client:
+
+        def post(chunk: Sequence[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+            response = client.post("/score", json={"transactions": list(chunk)})
+            return response.status_code, (response.json() if response.status_code == 200 else [])
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            for status, answers in pool.map(post, _chunks(items, batch_size)):
+                if status != 200:
+                    summary.failed_status[status] += 1
+                for answer in answers:
+                    summary.by_variant[answer["variant"]] += 1
+                    summary.by_version[answer["model_version"]] += 1
+                    summary.unknown_entities += bool(answer["unknown_entities"])
+    summary.sent = len(items)
+    summary.seconds = time.perf_counter() - started
+    return summary

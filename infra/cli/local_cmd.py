@@ -1,0 +1,84 @@
+"""``sahab up local`` and ``sahab down``: the one-command local SMB stack (see ``infra.local.runner``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra.config import load_environment
+
+console = Console()
+EnvArgument = Annotated[str, typer.Argument(help="Environment to run locally (a target: local environment).")]
+
+
+def up_command(
+    env_name: EnvArgument = "local",
+    fresh: Annotated[bool, typer.Option(help="Regenerate the synthetic data even if it exists.")] = False,
+    retrain: Annotated[bool, typer.Option(help="Train two new versions even if two exist.")] = False,
+    traffic: Annotated[int, typer.Option(min=200, help="Transactions per traffic phase (clean, then drifted).")] = 2000,
+) -> None:
+    """Data, features, training, signing, serving, A/B traffic and drift report on 127.0.0.1, in one command."""
+    from infra.local.runner import LOCAL_STACK_STEPS, StackRun, check_local
+
+    env = load_environment(env_name)
+    check_local(env)
+    outcomes: list[tuple[str, str, float]] = []
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        overall = progress.add_task("sahab up", total=len(LOCAL_STACK_STEPS))
+        run = StackRun(env, fresh=fresh, retrain=retrain, traffic=traffic)
+        for step in LOCAL_STACK_STEPS:
+            progress.update(overall, description=step.title)
+            run.say = lambda message, title=step.title: progress.update(overall, description=f"{title}: {message}")
+            started = time.perf_counter()
+            outcome = step.run(run)
+            seconds = time.perf_counter() - started
+            outcomes.append((step.title, outcome, seconds))
+            progress.console.print(f"[green]✓[/] {step.title} [dim]({seconds:.1f} s)[/]: {outcome}")
+            progress.advance(overall)
+        progress.update(overall, description="done")
+    _print_summary(run, outcomes)
+
+
+def _print_summary(run, outcomes) -> None:
+    server = run.facts["server"]
+    table = Table(title="Sahab local stack", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("score", f"POST {server.url}/score")
+    table.add_row("routing", f"POST {server.url}/routing")
+    table.add_row("metrics", f"{server.url}/metrics")
+    table.add_row("API docs", f"{server.url}/  ({server.url}/docs.json)")
+    table.add_row("server", f"pid {server.pid}, log {server.log_path}")
+    if "broker" in run.facts:
+        table.add_row("broker", run.facts["broker"])
+    table.add_row("model versions", ", ".join(run.facts.get("versions", [])))
+    clean = run.facts["clean_traffic"]
+    table.add_row("A/B split", ", ".join(f"{v}: {clean.by_variant[v]} ({clean.share(v):.1%})" for v in sorted(clean.by_variant)))
+    for key, label in (("clean_drift", "drift, clean traffic"), ("drift", "drift, drifted traffic")):
+        result = run.facts[key]
+        verdict = f"DRIFT in {len(result.drifted_columns)} columns" if result.drifted else "no drift"
+        table.add_row(label, f"{verdict}: {result.report_path}")
+    table.add_row("total time", f"{sum(s for _, _, s in outcomes):.0f} s")
+    console.print(table)
+    console.print(f"stop everything with: [bold]sahab down {run.env.name}[/]")
+
+
+def down_command(env_name: EnvArgument = "local") -> None:
+    """Stop what `sahab up` started (BentoML server, local broker), by their pids."""
+    from infra.local.runner import down
+
+    env = load_environment(env_name)
+    stopped = down(env)
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_command)
+    app.command("down")(down_command)

@@ -1,0 +1,102 @@
+"""``sahab serve ...``: start and stop the fraud-scoring server, show and shift its traffic weights.
+
+Weights change at run time through ``<data>/run/weights.json`` (see ``bento_services.weights_file``):
+every server worker re-reads it before the next batch, so ``sahab serve weights a=0.9 b=0.1`` takes
+effect without a restart, and the canary's automatic rollback is visible here too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.config import Environment, load_environment
+from infra.errors import ConfigError
+
+console = Console()
+serve_app = typer.Typer(help="The fraud-scoring BentoML server: start, stop, status, traffic weights.",
+                        no_args_is_help=True)
+
+EnvOption = Annotated[str, typer.Option("--env", help="Environment name (environments/<env>.yaml) or a YAML path.")]
+
+
+@serve_app.command("start")
+def start_command(
+    env_name: EnvOption = "local",
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Port on 127.0.0.1. Default: serving.port.")] = None,
+) -> None:
+    """Start the server in the background (pid file under <data>/run); a running one is left as it is."""
+    env = load_environment(env_name)
+    from bento_services.server_process import start_server
+
+    with console.status(f"Starting BentoML for {env.name!r} (verifying model signatures)..."):
+        record = start_server(env, environment_ref=env_name, port=port)
+    console.print(f"serving on [bold]{record.url}[/] (pid {record.pid}; log {record.log_path})")
+
+
+@serve_app.command("stop")
+def stop_command(env_name: EnvOption = "local") -> None:
+    """Stop the server that `sahab serve start` or `sahab up` started, by its pid."""
+    env = load_environment(env_name)
+    from bento_services.server_process import stop_server
+
+    console.print("stopped" if stop_server(env) else "no server was running")
+
+
+@serve_app.command("status")
+def status_command(env_name: EnvOption = "local") -> None:
+    """Whether the server runs, and the weights in force (file or environment) with any rollbacks."""
+    env = load_environment(env_name)
+    from bento_services.server_process import running_server
+
+    record = running_server(env)
+    console.print(f"server: {record.url} (pid {record.pid})" if record else "server: not running")
+    _print_weights(env)
+
+
+@serve_app.command("weights")
+def weights_command(
+    pairs: Annotated[Optional[list[str]], typer.Argument(help="VARIANT=WEIGHT for every variant, e.g. a=0.9 b=0.1.")] = None,
+    env_name: EnvOption = "local",
+    reset: Annotated[bool, typer.Option(help="Forget run-time weights and rollbacks: back to the environment file.")] = False,
+) -> None:
+    """Set the live traffic weights (no restart); with no pairs, show them."""
+    env = load_environment(env_name)
+    from bento_services.fraud_scoring.assembly import weights_file_for
+    from bento_services.weights_file import WeightsState, parse_weight_pairs, validate_weights
+
+    file = weights_file_for(env)
+    if reset and pairs:
+        raise ConfigError("give either VARIANT=WEIGHT pairs or --reset, not both")
+    if reset:
+        console.print("weights reset to the environment file" if file.remove() else "no run-time weights were set")
+    elif pairs:
+        weights = validate_weights(parse_weight_pairs(pairs), [v.name for v in env.serving.variants],
+                                   shadow=env.serving.shadow_variant)
+        file.write(WeightsState(weights=weights, reason="sahab serve weights"))
+        console.print(f"weights set: {', '.join(f'{k}={v:g}' for k, v in weights.items())} ({file.path})")
+    _print_weights(env)
+
+
+def _print_weights(env: Environment) -> None:
+    from bento_services.fraud_scoring.assembly import weights_file_for
+
+    state = weights_file_for(env).read()
+    table = Table(title=f"traffic weights ({'run-time file' if state else 'environment file'})")
+    for column in ("variant", "model version", "weight", "role"):
+        table.add_column(column)
+    weights = state.weights if state else {v.name: v.weight for v in env.serving.variants}
+    canary = env.serving.canary.variant if env.serving.canary else None
+    for variant in env.serving.variants:
+        role = "shadow" if variant.name == env.serving.shadow_variant else "canary" if variant.name == canary else ""
+        if state and variant.name in state.rolled_back:
+            role = f"canary, ROLLED BACK: {state.rolled_back[variant.name]}"
+        table.add_row(variant.name, variant.model_version, f"{weights.get(variant.name, 0.0):g}", role)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(serve_app, name="serve")

@@ -1,0 +1,213 @@
+"""``sahab up local`` / ``sahab down``: the whole SMB stack on this machine, in one command.
+
+``up`` runs ``LOCAL_STACK_STEPS`` in order, each a small function of a ``StackRun`` that returns a
+one-line outcome, and ends with a summary (URLs, traffic split, drift verdicts, report paths).
+Every step is safe to repeat, so running ``up`` twice is safe:
+
+| step                 | first run                         | next runs                                       |
+|----------------------|-----------------------------------|-------------------------------------------------|
+| generate data        | seeded transactions + drift set   | kept (same seed, same rows); ``--fresh`` redoes |
+| feast apply / materialize | registers, loads online store | idempotent                                     |
+| stream burst         | broker + live events ingested     | broker reused, another burst                    |
+| train v1, v2         | two signed versions               | kept when two exist; ``--retrain`` adds two     |
+| start server         | BentoML on 127.0.0.1 (pid file)   | the old server is stopped, a new one started    |
+| traffic, drift       | A/B traffic, clean then drifted   | again (drift windows start at each phase)       |
+
+``down`` stops what ``up`` started, by the pids in ``<data>/run``: the BentoML server and the
+local broker. Nothing else is signalled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from infra.config import Environment
+from infra.errors import ConfigError
+
+#: Transactions sent in each traffic phase (clean, then drifted).
+TRAFFIC_TRANSACTIONS = 2000
+#: Events of the streaming burst (live features before serving starts).
+STREAM_BURST_EVENTS = 500
+
+
+@dataclass
+class StackRun:
+    """What the steps share: the environment, options, a progress callback, and facts for the summary."""
+
+    env: Environment
+    say: Callable[[str], None] = lambda _message: None
+    fresh: bool = False
+    retrain: bool = False
+    traffic: int = TRAFFIC_TRANSACTIONS
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    run: Callable[[StackRun], str]
+
+
+# ---- the steps ----------------------------------------------------------------------------------
+
+def generate_data(run: StackRun) -> str:
+    from features.names import TRANSACTIONS_FILE
+    from training.data.offline import offline_dir, write_drift_transactions, write_offline_store
+
+    existing = offline_dir(run.env) / TRANSACTIONS_FILE
+    if existing.is_file() and not run.fresh:
+        return f"kept {existing} (same seed, same rows; --fresh regenerates)"
+    dataset = write_offline_store(run.env, progress=run.say)
+    _, drifted = write_drift_transactions(run.env)
+    return (f"{dataset.transactions:,} transactions ({dataset.positive_rate:.1%} fraud), "
+            f"{drifted:,} drifted ones for the monitor")
+
+
+def feast_apply(run: StackRun) -> str:
+    from features.store import apply
+
+    applied = apply(run.env)
+    return f"project {applied.project}: {len(applied.feature_views)} views, services {applied.feature_services}"
+
+
+def feast_materialize(run: StackRun) -> str:
+    from features.store import materialize
+
+    loaded = materialize(run.env)
+    return f"online store loaded up to {loaded.end:%Y-%m-%d %H:%M} UTC ({', '.join(loaded.feature_views)})"
+
+
+def stream_burst_step(run: StackRun) -> str:
+    from features.ingest.burst import stream_burst
+    from infra.local.broker import start_local_broker
+
+    broker = start_local_broker(run.env)
+    run.facts["broker"] = broker.bootstrap_servers
+    burst = stream_burst(run.env, STREAM_BURST_EVENTS, progress=run.say)
+    return (f"broker {broker.bootstrap_servers} (pid {broker.pid}); {burst.produced} live events, "
+            f"{burst.applied} applied to the feature stores, {burst.dead_lettered} dead-lettered")
+
+
+def train_versions(run: StackRun) -> str:
+    """Two versions: v1 (half the epochs: the model in production) then v2 (full training: the challenger)."""
+    from training.pipeline import train
+    from training.registry import list_versions
+
+    existing = list_versions(run.env)
+    if len(existing) >= 2 and not run.retrain:
+        run.facts["versions"] = [v.version_id for v in existing[-2:]]
+        return f"kept {existing[-2].version_id} and {existing[-1].version_id} (--retrain trains two more)"
+    made = []
+    for label, epochs in (("v1", max(1, run.env.training.epochs // 2)), ("v2", run.env.training.epochs)):
+        env = run.env.model_copy(update={"training": run.env.training.model_copy(update={"epochs": epochs})})
+        result = train(env, on_stage=lambda message, label=label: run.say(f"{label}: {message}"))
+        made.append(f"{label} {result.version.version_id} (PR-AUC {result.metrics['validation']['pr_auc']:.3f})")
+    run.facts["versions"] = [v.version_id for v in list_versions(run.env)[-2:]]
+    return "; ".join(made)
+
+
+def start_serving(run: StackRun) -> str:
+    from bento_services.fraud_scoring.assembly import weights_file_for
+    from bento_services.server_process import start_server, stop_server
+
+    restarted = stop_server(run.env)
+    weights_file_for(run.env).remove()  # a fresh demo starts from the environment's weights
+    run.say("verifying signatures and starting BentoML")
+    record = start_server(run.env)
+    run.facts["server"] = record
+    return f"{record.url} (pid {record.pid}{', restarted' if restarted else ''}; log {record.log_path})"
+
+
+def send_clean_traffic(run: StackRun) -> str:
+    from features.names import TRANSACTIONS_FILE
+    from training.data.offline import offline_dir
+
+    frame = pd.read_parquet(offline_dir(run.env) / TRANSACTIONS_FILE)
+    run.facts["clean_since"] = datetime.now(UTC)
+    summary = _send(run, frame, "clean")
+    run.facts["clean_traffic"] = summary
+    split = ", ".join(f"{v} {summary.share(v):.1%}" for v in sorted(summary.by_variant))
+    return f"{summary.sent} transactions in {summary.seconds:.1f} s; split {split}; failed requests {dict(summary.failed_status) or 0}"
+
+
+def drift_on_clean_traffic(run: StackRun) -> str:
+    from bento_services.drift import check_drift
+
+    result = check_drift(run.env, since=run.facts["clean_since"])
+    run.facts["clean_drift"] = result
+    verdict = "DRIFT (unexpected on clean traffic)" if result.drifted else "no drift (exit 0)"
+    return f"{verdict}; report {result.report_path}"
+
+
+def send_drifted_traffic(run: StackRun) -> str:
+    from features.names import DRIFT_TRANSACTIONS_FILE
+    from training.data.offline import offline_dir, write_drift_transactions
+
+    path = offline_dir(run.env) / DRIFT_TRANSACTIONS_FILE
+    if not path.is_file():
+        write_drift_transactions(run.env)
+    run.facts["drift_since"] = datetime.now(UTC)
+    summary = _send(run, pd.read_parquet(path), "drifted")
+    run.facts["drift_traffic"] = summary
+    return f"{summary.sent} drifted transactions (larger amounts, more online electronics) in {summary.seconds:.1f} s"
+
+
+def drift_report(run: StackRun) -> str:
+    from bento_services.drift import check_drift
+
+    result = check_drift(run.env, since=run.facts["drift_since"])
+    run.facts["drift"] = result
+    names = ", ".join(c.name for c in result.drifted_columns) or "none"
+    verdict = "DRIFT detected (sahab drift exits 3)" if result.drifted else "no drift (unexpected)"
+    return f"{verdict}: {names}; report {result.report_path}"
+
+
+def _send(run: StackRun, frame: pd.DataFrame, label: str):
+    from bento_services.traffic import payloads_from_frame, send_transactions
+
+    sample = frame.sample(min(run.traffic, len(frame)), random_state=int(time.time()) % 100_000)
+    run.say(f"sending {len(sample)} {label} transactions")
+    return send_transactions(run.facts["server"].url, payloads_from_frame(sample))
+
+
+#: The local stack, in order. Call sites for the other engineers' steps are marked below.
+LOCAL_STACK_STEPS: list[Step] = [
+    Step("Generate synthetic transactions", generate_data),
+    Step("Feast apply", feast_apply),
+    Step("Feast materialize", feast_materialize),
+    # ▶ LEAD: the "synthesise + gate all environments" step goes here (sahab synth --all, then the policy gate).
+    Step("Start local broker + stream burst", stream_burst_step),
+    Step("Train, export, sign, register v1 and v2", train_versions),
+    Step("Start BentoML server", start_serving),
+    Step("Send sample traffic (A/B)", send_clean_traffic),
+    Step("Drift check on clean traffic", drift_on_clean_traffic),
+    Step("Inject drift", send_drifted_traffic),
+    Step("Drift report", drift_report),
+]
+
+
+def check_local(env: Environment) -> None:
+    if env.is_cloud:
+        raise ConfigError(
+            f"'sahab up' runs the stack on this machine, but environment {env.name!r} targets "
+            f"{env.target.value}: use 'sahab deploy --env {env.name}' for cloud environments"
+        )
+
+
+def down(env: Environment) -> list[str]:
+    """Stop the server and the broker ``up`` started (by their pid files); say what was stopped."""
+    from bento_services.server_process import stop_server
+    from infra.local.broker import stop_local_broker
+
+    stopped = []
+    if stop_server(env):
+        stopped.append("BentoML server")
+    if stop_local_broker(env):
+        stopped.append("local broker")
+    return stopped
