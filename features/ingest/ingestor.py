@@ -130,6 +130,7 @@ class Ingestor:
             }
         )
         self._consumer.subscribe([self.streaming.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.partitions = self._topic_partitions()
 
     # ---- public API -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -164,7 +165,7 @@ class Ingestor:
                 summary.offline_rows += self.flush_offline()
                 last_flush = now
             if now - last_lag >= LAG_REFRESH_S or len(messages) < self.batch_size:
-                self._refresh_lag()
+                self.refresh_lag()
                 last_lag = now
             if len(messages) < self.batch_size and self._done(until_offsets, until_caught_up):
                 summary.caught_up = True
@@ -187,7 +188,7 @@ class Ingestor:
 
     def committed_offsets(self, timeout_s: float = 10.0) -> dict[int, int]:
         """The group's committed offsets on the broker, per partition of the topic (absent: none yet)."""
-        partitions = [TopicPartition(self.streaming.topic, p) for p in range(self.streaming.partitions)]
+        partitions = [TopicPartition(self.streaming.topic, p) for p in self.partitions]
         committed = self._consumer.committed(partitions, timeout=timeout_s)
         return {tp.partition: tp.offset for tp in committed if tp.offset >= 0}
 
@@ -336,9 +337,12 @@ class Ingestor:
                 positions[partition] = committed.get(partition, watermarks[partition][0])
         return {p: max(0, high - positions[p]) for p, (_low, high) in watermarks.items()}
 
-    def _refresh_lag(self) -> None:
-        for partition, lag in self._lag_by_partition().items():
-            self.metrics.consumer_lag.labels(topic=self.streaming.topic, partition=str(partition)).set(lag)
+    def refresh_lag(self) -> dict[int, int]:
+        """Update the ``sahab_ingest_consumer_lag`` gauge from the latest fetch watermarks; return it."""
+        lag = self._lag_by_partition()
+        for partition, behind in lag.items():
+            self.metrics.consumer_lag.labels(topic=self.streaming.topic, partition=str(partition)).set(behind)
+        return lag
 
     def _done(self, until_offsets: Mapping[int, int] | None, until_caught_up: bool) -> bool:
         if until_offsets is not None:
@@ -346,9 +350,22 @@ class Ingestor:
             return all(committed.get(p, 0) >= offset for p, offset in until_offsets.items())
         if until_caught_up:
             lag = self._lag_by_partition()
-            everything = set(range(self.streaming.partitions))
+            everything = set(self.partitions)
             return self._assigned == everything and set(lag) == everything and not any(lag.values())
         return False
+
+    def _topic_partitions(self, timeout_s: float = 10.0) -> list[int]:
+        """The topic's partitions as the broker has them (a topic auto-created by an early producer may
+        not have ``streaming.partitions``)."""
+        topic = self._consumer.list_topics(self.streaming.topic, timeout=timeout_s).topics.get(self.streaming.topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise CommandFailed(f"topic {self.streaming.topic!r} has no partitions on {self.connection.bootstrap_servers}")
+        if len(topic.partitions) != self.streaming.partitions:
+            log.warning(
+                "topic %r has %d partitions, 'streaming.partitions' says %d (was it auto-created by a producer?)",
+                self.streaming.topic, len(topic.partitions), self.streaming.partitions,
+            )
+        return sorted(topic.partitions)
 
     @staticmethod
     def _raise_if_fatal(error: KafkaError) -> None:

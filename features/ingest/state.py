@@ -125,7 +125,6 @@ class IngestState:
         offline_rows: Sequence[tuple[str, dict]],
     ) -> None:
         """Make one batch durable at once: applied events, DLQ marks, offline rows owed; then prune."""
-        touched = {event.customer_id for event in events}
         cutoffs = self._cutoffs(events)
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -149,8 +148,18 @@ class IngestState:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        for customer_id in touched:  # the cache follows the file only once the file has it
-            self._histories.pop(customer_id, None)
+        self._follow_in_cache(events, cutoffs)
+
+    def _follow_in_cache(self, events: Sequence[TransactionEventV1], cutoffs: dict[str, datetime]) -> None:
+        """Apply a committed batch to the cached histories (the cache follows the file, never leads it)."""
+        for event in events:
+            cached = self._histories.get(event.customer_id)
+            if cached is not None and all(e.event_id != event.event_id for e in cached):
+                insert_sorted(cached, event)
+        for customer_id, cutoff in cutoffs.items():
+            cached = self._histories.get(customer_id)
+            if cached is not None:
+                cached[:] = [e for e in cached if e.event_timestamp >= cutoff]
 
     def forget_offline_rows(self, event_ids: Sequence[str]) -> None:
         """Drop outbox rows once the offline store has them."""

@@ -171,7 +171,10 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """True unless something listens on the port (connections of a stopped broker in TIME_WAIT do not
+    count: the broker binds with SO_REUSEADDR, as this probe does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

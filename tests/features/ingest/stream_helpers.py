@@ -84,7 +84,7 @@ def expected_online_features(events: Sequence[TransactionEventV1]) -> dict[str, 
     expected = {}
     for customer_id, unique in by_customer.items():
         history = sorted(unique.values(), key=lambda e: e.event_timestamp)
-        expected[customer_id] = rolling.features_as_of(rolling.as_records(history), history[-1].event_timestamp)
+        expected[customer_id] = rolling.features_as_of(history, history[-1].event_timestamp)
     return expected
 
 

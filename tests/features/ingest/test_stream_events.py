@@ -51,7 +51,7 @@ EXPECTED_REASON = {
     "missing_customer_id": ("schema_violation", "'customer_id' is required"),
     "naive_timestamp": ("schema_violation", "'event_timestamp'"),
     "unknown_channel": ("schema_violation", "'channel'"),
-    "wrong_hour": ("schema_violation", "'hour' must be 0, the Asia/Dubai hour"),
+    "wrong_hour": ("schema_violation", "the Asia/Dubai hour of 'event_timestamp'"),
     "amount_as_string": ("schema_violation", "'amount_aed'"),
 }
 
@@ -67,6 +67,11 @@ def test_each_malformation_is_rejected_with_a_reason_naming_the_problem(kind: st
 
 def test_every_malformation_kind_has_an_expected_reason() -> None:
     assert set(EXPECTED_REASON) == set(MALFORMATIONS)
+
+
+def test_a_wrong_hour_is_refused_with_the_right_one() -> None:
+    with pytest.raises(InvalidEvent, match=r"'hour' must be 0, the Asia/Dubai hour of 'event_timestamp' \(value: 5\)"):
+        parse_event(malformed_payload(an_event(), "wrong_hour"))
 
 
 def test_an_unknown_field_is_refused_by_name() -> None:

@@ -1,0 +1,191 @@
+"""The ingestor on a real Tansu broker and a real Feast store: counts add up, the DLQ explains every
+rejected event, re-delivery changes nothing, late events never roll features back, lag is exported."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from stream_helpers import (
+    StreamWorld,
+    assert_online_store_holds,
+    feature_store_with_definitions,
+    make_environment,
+    online_features,
+)
+from test_stream_events import EXPECTED_REASON
+
+from features.ingest.dlq import read_dead_letters
+from features.ingest.events import DUBAI, TransactionEventV1
+from features.ingest.ingestor import Ingestor, IngestSummary, state_path_for
+from features.ingest.producer import ProduceSummary, produce_payloads
+from features.ingest.state import IngestState
+from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
+from features.ingest.topics import ensure_topics
+from features.names import CUSTOMER_TRANSACTIONS_FILE
+from infra.local.broker import LocalBroker
+
+pytestmark = pytest.mark.slow
+
+TOTAL_EVENTS = 10_000
+MALFORMED_EVENTS = 100  # 1 %
+
+
+def produce(world: StreamWorld, payloads: list[tuple[bytes | None, bytes | None, None]]) -> ProduceSummary:
+    ensure_topics(world.connection, world.env.streaming)
+    return produce_payloads(world.connection, world.env.streaming.topic, payloads)
+
+
+def ingest(world: StreamWorld, produced: ProduceSummary, **options: object) -> IngestSummary:
+    with Ingestor(world.env, store=world.store, connection=world.connection, **options) as ingestor:
+        summary = ingestor.run(until_offsets=produced.end_offsets, max_seconds=120)
+    assert summary.caught_up, f"did not catch up: {summary}"
+    return summary
+
+
+def live_events(world: StreamWorld, count: int, seed: int) -> list[TransactionEventV1]:
+    return list(synthetic_events(world.env.data, count, seed=seed, id_prefix=f"t{seed}"))
+
+
+class TenThousand:
+    """10,000 events, 1 % of them malformed in every way the contract names, ingested once."""
+
+    def __init__(self, world: StreamWorld) -> None:
+        self.world = world
+        events = live_events(world, TOTAL_EVENTS, seed=11)
+        broken_at = set(random.Random(3).sample(range(TOTAL_EVENTS), MALFORMED_EVENTS))
+        self.valid = [e for i, e in enumerate(events) if i not in broken_at]
+        self.malformed: dict[bytes, str] = {}  # payload -> malformation kind
+        payloads = []
+        for index, event in enumerate(events):
+            if index in broken_at:
+                kind = MALFORMATIONS[len(self.malformed) % len(MALFORMATIONS)]
+                payload = malformed_payload(event, kind)
+                self.malformed[payload] = kind
+                payloads.append((event.key, payload, None))
+            else:
+                payloads.append((event.key, event.to_json_bytes(), None))
+        self.produced = produce(world, payloads)
+        self.summary = ingest(world, self.produced)
+
+
+@pytest.fixture(scope="module")
+def ten_thousand(broker: LocalBroker, tmp_path_factory: pytest.TempPathFactory) -> TenThousand:
+    env = make_environment(tmp_path_factory.mktemp("ten-thousand"), bootstrap_servers=broker.bootstrap_servers)
+    return TenThousand(StreamWorld(env=env, store=feature_store_with_definitions(env)))
+
+
+def test_ten_thousand_events_are_all_delivered_to_the_broker(ten_thousand: TenThousand) -> None:
+    assert ten_thousand.produced.delivered == TOTAL_EVENTS
+    assert sum(ten_thousand.produced.end_offsets.values()) == TOTAL_EVENTS
+
+
+def test_counts_add_up_exactly_valid_applied_plus_malformed_dead_lettered(ten_thousand: TenThousand) -> None:
+    summary = ten_thousand.summary
+    assert (summary.applied, summary.dead_lettered, summary.duplicates) == (TOTAL_EVENTS - MALFORMED_EVENTS, MALFORMED_EVENTS, 0)
+
+
+def test_every_valid_event_is_reflected_in_the_online_store(ten_thousand: TenThousand) -> None:
+    assert_online_store_holds(ten_thousand.world.store, ten_thousand.valid)
+
+
+def test_the_state_holds_exactly_the_valid_event_ids(ten_thousand: TenThousand) -> None:
+    state = IngestState(state_path_for(ten_thousand.world.env), retention=timedelta(days=8))
+    try:
+        assert state.applied_ids() == {e.event_id for e in ten_thousand.valid}
+    finally:
+        state.close()
+
+
+def test_every_malformed_event_is_in_the_dlq_once_with_its_reason(ten_thousand: TenThousand) -> None:
+    world = ten_thousand.world
+    letters = read_dead_letters(world.connection, world.env.streaming.dlq_topic)
+    assert len(letters) == MALFORMED_EVENTS
+    assert {letter.value for letter in letters} == set(ten_thousand.malformed)
+    for letter in letters:
+        reason, words = EXPECTED_REASON[ten_thousand.malformed[letter.value]]
+        assert letter.reason == reason and words in letter.error
+    assert len({letter.source for letter in letters}) == MALFORMED_EVENTS
+
+
+def test_every_valid_event_has_one_offline_row_as_of_itself(ten_thousand: TenThousand) -> None:
+    offline = pd.read_parquet(ten_thousand.world.env.data_path() / "offline" / CUSTOMER_TRANSACTIONS_FILE)
+    rows = Counter(zip(offline["customer_id"], pd.to_datetime(offline["event_timestamp"], utc=True)))
+    expected = Counter((e.customer_id, pd.Timestamp(e.event_timestamp)) for e in ten_thousand.valid)
+    assert rows == expected
+
+
+def test_redelivered_events_change_nothing(world: StreamWorld) -> None:
+    events = live_events(world, 1000, seed=21)
+    ingest(world, produce(world, [(e.key, e.to_json_bytes(), None) for e in events]))
+    customers = sorted({e.customer_id for e in events})
+    before = online_features(world.store, customers)
+
+    again = produce(world, [(e.key, e.to_json_bytes(), None) for e in events[:400]])
+    summary = ingest(world, again)
+
+    assert (summary.applied, summary.duplicates) == (0, 400)
+    assert online_features(world.store, customers) == before
+    offline = pd.read_parquet(world.env.data_path() / "offline" / CUSTOMER_TRANSACTIONS_FILE)
+    assert len(offline) == 1000
+
+
+def an_event_at(moment: datetime, event_id: str, amount: float) -> TransactionEventV1:
+    return TransactionEventV1(
+        event_id=event_id,
+        transaction_id=event_id,
+        customer_id="c000007",
+        merchant_id="m0003",
+        event_timestamp=moment,
+        amount_aed=amount,
+        merchant_category="fuel",
+        channel="pos",
+        hour=moment.astimezone(DUBAI).hour,
+        is_cross_border=False,
+    )
+
+
+def test_a_late_event_is_counted_without_rolling_the_features_back(world: StreamWorld) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    on_time = an_event_at(now, "late-test-1", 100.0)
+    late = an_event_at(now - timedelta(minutes=30), "late-test-2", 50.0)
+    ingest(world, produce(world, [(on_time.key, on_time.to_json_bytes(), None)]))
+    ingest(world, produce(world, [(late.key, late.to_json_bytes(), None)]))
+
+    features = online_features(world.store, ["c000007"])["c000007"]
+    assert (features["txn_count_1h"], features["amount_sum_1h_aed"]) == (2, 150.0)
+
+
+def test_consumer_lag_is_exported_as_a_prometheus_metric(world: StreamWorld, loopback_port: int) -> None:
+    first = produce(world, [(e.key, e.to_json_bytes(), None) for e in live_events(world, 500, seed=31)])
+    with Ingestor(world.env, store=world.store, connection=world.connection) as ingestor:
+        server = ingestor.metrics.serve(loopback_port)
+        try:
+            assert ingestor.run(until_offsets=first.end_offsets, max_seconds=60).caught_up
+            assert sum(ingestor.refresh_lag().values()) == 0
+
+            produce(world, [(e.key, e.to_json_bytes(), None) for e in live_events(world, 300, seed=32)])
+            lag = wait_for_lag(ingestor, 300)
+
+            scraped = httpx.get(f"http://127.0.0.1:{loopback_port}/metrics", timeout=5).text
+        finally:
+            server.shutdown()
+    samples = [line for line in scraped.splitlines() if line.startswith("sahab_ingest_consumer_lag{")]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in samples) == sum(lag.values()) == 300
+
+
+def wait_for_lag(ingestor: Ingestor, expected: int, timeout_s: float = 15.0) -> dict[int, int]:
+    """The client learns new watermarks from its background fetches; give it a moment, bounded."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    lag = ingestor.refresh_lag()
+    while sum(lag.values()) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        lag = ingestor.refresh_lag()
+    return lag
