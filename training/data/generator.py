@@ -83,14 +83,14 @@ HOUR_WEIGHTS = np.array(
 NIGHT_HOURS = frozenset(range(0, 6))
 
 #: Fraud model of isolated (card-not-present) fraud: logistic odds from these terms.
-BASE_FRAUD_LOG_ODDS = -5.6
+BASE_FRAUD_LOG_ODDS = -5.9
 CROSS_BORDER_LOG_ODDS = 1.2
 NIGHT_ECOMMERCE_LOG_ODDS = 1.4
 UNUSUAL_AMOUNT_LOG_ODDS = 0.9  # per unit of log(amount / customer's usual), above usual only
 FRAUD_NOISE_SIGMA = 0.6
 
 #: Account takeovers: share of customers hit during the period and the burst shape.
-TAKEOVER_CUSTOMER_SHARE = 0.012
+TAKEOVER_CUSTOMER_SHARE = 0.03
 BURST_SIZE = (3, 8)
 BURST_SPAN_MINUTES = (8, 150)
 BURST_CATEGORIES = ("electronics", "jewellery", "online_services", "travel", "fashion")
