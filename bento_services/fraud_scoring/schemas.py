@@ -12,7 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.names import FRAUD_MODEL_FEATURES
 
 #: The channels the model was trained on (cross-team contract).
 Channel = Literal["pos", "ecommerce", "mobile_wallet"]
@@ -38,6 +40,15 @@ class TransactionIn(BaseModel):
         default_factory=dict,
         description="Overrides of online-store features by name (finite, >= 0). Default: none (all from the store).",
     )
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: dict[str, float]) -> dict[str, float]:
+        # A misspelt override would otherwise be scored as if it were absent.
+        unknown = sorted(set(value) - set(FRAUD_MODEL_FEATURES))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FRAUD_MODEL_FEATURES)}")
+        return value
 
 
 class TransactionScore(BaseModel):

@@ -24,11 +24,10 @@ import os
 from typing import Annotated, Any
 
 import bentoml
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
 from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
-from features.names import FRAUD_MODEL_FEATURES
 from infra.config import load_environment
 
 ENVIRONMENT = load_environment(os.environ.get("SAHAB_ENV", "local"))
@@ -45,22 +44,9 @@ def _refuse_oversized(value: Any) -> Any:
     return value
 
 
-def _known_overrides(transactions: list[TransactionIn]) -> list[TransactionIn]:
-    """Overrides must name model features; a typo would otherwise be scored as if it were absent."""
-    known = set(FRAUD_MODEL_FEATURES)
-    problems = [
-        f"transactions.{i}.features: unknown feature(s) {sorted(set(t.features) - known)}"
-        for i, t in enumerate(transactions) if set(t.features) - known
-    ]
-    if problems:
-        raise ValueError("; ".join(problems) + f" (known: {sorted(known)})")
-    return transactions
-
-
 Transactions = Annotated[
     list[TransactionIn],
     BeforeValidator(_refuse_oversized),
-    AfterValidator(_known_overrides),
     Field(examples=[EXAMPLE_INPUT["transactions"]], description="Transactions to score, at most serving.max_batch_size."),
 ]
 
