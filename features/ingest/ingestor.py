@@ -228,12 +228,12 @@ class Ingestor:
         if new_events:
             online_frame, offline_rows = self._features(new_events)
             self._push_online(online_frame)
-            if self.record_freshness:
-                readable_at = self.clock()
-                summary.freshness_s.extend((readable_at - e.event_timestamp).total_seconds() for e in new_events)
             readable_at = self.clock()
-            for event in new_events:
-                self.metrics.freshness_seconds.observe((readable_at - event.event_timestamp).total_seconds())
+            ages_s = [(readable_at - event.event_timestamp).total_seconds() for event in new_events]
+            for age_s in ages_s:
+                self.metrics.freshness_seconds.observe(age_s)
+            if self.record_freshness:
+                summary.freshness_s.extend(ages_s)
         self.state.commit_batch(new_events, dead, offline_rows)
         self._commit_offsets(next_offsets)
 

@@ -11,7 +11,7 @@ import pytest
 from stream_helpers import make_environment
 
 from infra.config import load_environment
-from infra.errors import ConfigError
+from infra.errors import CommandFailed, ConfigError
 from infra.local.broker import running_broker, start_local_broker, stop_local_broker
 
 
@@ -72,8 +72,11 @@ def test_a_taken_port_fails_with_a_message_naming_the_setting(tmp_path: Path) ->
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        with pytest.raises(Exception, match="streaming.local_broker_port"):
-            start_local_broker(make_environment(tmp_path), port=taken, ready_timeout_s=5)
+        try:
+            with pytest.raises(CommandFailed, match="streaming.local_broker_port"):
+                start_local_broker(make_environment(tmp_path), port=taken, ready_timeout_s=5)
+        finally:
+            stop_local_broker(make_environment(tmp_path))  # should nothing have been refused
     assert running_broker(make_environment(tmp_path)) is None
 
 
