@@ -15,7 +15,8 @@ One cycle per batch, in this order (the order *is* the delivery guarantee):
    steps 3-4 idempotent, re-delivery changes nothing.
 
 Offline rows (as of each transaction) leave the state's outbox in bulk every few seconds and on
-shutdown (see ``offline``). ``stop()`` (wired to SIGTERM by the CLI) ends the loop after the current
+shutdown (see ``offline``). A new state file is first seeded with the recorded transactions still
+inside the windows, so streamed and batch features count the same history. ``stop()`` (wired to SIGTERM by the CLI) ends the loop after the current
 batch, flushes the outbox and leaves the group cleanly.
 """
 
@@ -36,7 +37,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from features.ingest import rolling
 from features.ingest.connection import KafkaConnection, connection_for
 from features.ingest.dlq import dead_letter_headers
-from features.ingest.events import InvalidEvent, TransactionEventV1, parse_event
+from features.ingest.events import InvalidEvent, TransactionEventV1, event_from_record, parse_event
 from features.ingest.metrics import IngestMetrics
 from features.ingest.offline import FeastPushSink, OfflineSink, ParquetAppendSink
 from features.ingest.producer import EventProducer
@@ -45,6 +46,7 @@ from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_PUSH_SOURCE as PUSH_SOURCE
 from features.names import CUSTOMER_TRANSACTIONS_VIEW as FEATURE_VIEW
 from features.names import TIMESTAMP_FIELD as TIMESTAMP_COLUMN
+from features.names import TRANSACTIONS_FILE
 from infra.config import Environment
 from infra.errors import CommandFailed
 
@@ -111,6 +113,8 @@ class Ingestor:
         self.store = store
         self.offline_sink = _offline_sink_for(store)
         self.state = IngestState(state_path or state_path_for(env, self.group_id), retention=rolling.RETENTION)
+        if not self.state.seeded():
+            self._seed_from_recorded_transactions()
         ensure_topics(self.connection, self.streaming)
         self._stop_requested = False
         self._assigned: set[int] = set()
@@ -353,6 +357,30 @@ class Ingestor:
             everything = set(self.partitions)
             return self._assigned == everything and set(lag) == everything and not any(lag.values())
         return False
+
+    def _seed_from_recorded_transactions(self) -> None:
+        """On a new state file, load the recorded transactions still inside the windows into the history.
+
+        Without this, a customer's first streamed event would count only streamed events, while the
+        batch rows (and training) count the recorded ones too. Only a local offline store is read;
+        in the cloud the state starts empty (see docs/streaming.md).
+        """
+        from features.store import offline_store_uri
+
+        path = Path(offline_store_uri(self.env)) / TRANSACTIONS_FILE if not self.env.is_cloud else None
+        if path is None or not path.is_file():
+            self.state.seed([], source="none")
+            return
+        since = self.clock() - rolling.RETENTION
+        frame = pd.read_parquet(path, filters=[(TIMESTAMP_COLUMN, ">=", pd.Timestamp(since))])
+        events = []
+        for record in frame.to_dict("records"):
+            try:
+                events.append(event_from_record(record))
+            except ValueError as exc:  # a recorded row the contract refuses: the stream would refuse it too
+                log.warning("not seeding transaction %s: %s", record.get("transaction_id"), exc)
+        added = self.state.seed(events, source=str(path))
+        log.info("seeded the stream state with %d recorded transactions since %s from %s", added, since, path)
 
     def _topic_partitions(self, timeout_s: float = 10.0) -> list[int]:
         """The topic's partitions as the broker has them (a topic auto-created by an early producer may

@@ -167,6 +167,33 @@ class IngestState:
         self._db.executemany("DELETE FROM offline_outbox WHERE event_id = ?", [(i,) for i in event_ids])
         self._db.execute("COMMIT")
 
+    def seeded(self) -> bool:
+        """Whether the history was seeded from the recorded transactions (done once per state file)."""
+        return self._db.execute("SELECT 1 FROM meta WHERE key = 'seeded_from'").fetchone() is not None
+
+    def seed(self, events: Iterable[TransactionEventV1], *, source: str) -> int:
+        """Add recorded transactions to the history as already applied (nothing is pushed for them).
+
+        Their features are already in the stores through the batch path; the stream needs them only so
+        that its windows count them, and so that a replay of them is a duplicate. Returns how many
+        were new.
+        """
+        events = list(events)
+        before = self.applied_count()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO applied_events VALUES (?, ?, ?, ?)",
+                [(e.event_id, e.customer_id, to_micros(e.event_timestamp), e.model_dump_json()) for e in events],
+            )
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('seeded_from', ?)", (source,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._histories.clear()
+        return self.applied_count() - before
+
     def close(self) -> None:
         self._db.close()
 

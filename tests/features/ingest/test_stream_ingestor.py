@@ -189,3 +189,19 @@ def wait_for_lag(ingestor: Ingestor, expected: int, timeout_s: float = 15.0) -> 
         time.sleep(0.1)
         lag = ingestor.refresh_lag()
     return lag
+
+
+def test_recorded_transactions_inside_the_windows_count_toward_streamed_features(world: StreamWorld) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    recorded = [an_event_at(now - age, f"hist-{i}", 10.0) for i, age in enumerate((timedelta(hours=2), timedelta(days=3), timedelta(days=10)))]
+    offline = world.env.data_path() / "offline"
+    offline.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([e.model_dump() | {"is_fraud": 0} for e in recorded]).to_parquet(offline / "transactions.parquet")
+
+    live = an_event_at(now, "live-1", 10.0)
+    summary = ingest(world, produce(world, [(live.key, live.to_json_bytes(), None)]))
+    replayed = ingest(world, produce(world, [(recorded[0].key, recorded[0].to_json_bytes(), None)]))
+
+    features = online_features(world.store, ["c000007"])["c000007"]
+    assert (features["txn_count_1h"], features["txn_count_24h"], features["txn_count_7d"]) == (1, 2, 3)
+    assert (summary.applied, replayed.applied, replayed.duplicates) == (1, 0, 1)
