@@ -40,9 +40,16 @@ class CommandRunner(Protocol):
 
 
 class StackLike(Protocol):
-    name: str
-    layer: str
-    path: Path
+    """A synthesised stack (``infra.synth.SynthesizedStack`` or any object with these fields)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def layer(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
 
 
 Synthesize = Callable[[Environment, "Path | None"], Sequence[StackLike]]

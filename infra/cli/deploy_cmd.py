@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from infra.cli.common import console
+
+if TYPE_CHECKING:
+    from infra.deploy import CommandRunner
 
 EngineOption = Annotated[str, typer.Option("--engine", help="terraform or tofu (OpenTofu).")]
 LayerOption = Annotated[
@@ -63,13 +67,13 @@ def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_
     console.print(f"[green]{action} finished[/] for {', '.join(dict.fromkeys(c.stack for c in result.commands))}")
 
 
-def _announcing_runner(engine: str):
+def _announcing_runner(engine: str) -> CommandRunner:
     """The real Terraform runner, printing each command before it runs (after the gate passed)."""
     from infra.deploy import terraform_runner
 
     run = terraform_runner(engine)
 
-    def announce(argv):
+    def announce(argv: Sequence[str]) -> None:
         console.print(f"[bold]$ {engine} {' '.join(argv)}[/]")
         run(argv)
 
