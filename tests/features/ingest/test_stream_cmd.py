@@ -91,3 +91,35 @@ def test_commands_on_a_local_environment_without_a_broker_exit_2_with_the_fix(tm
     )
     assert result.returncode == 2
     assert "no local broker is running" in result.stderr and "sahab up local" in result.stderr
+
+
+def test_produce_replay_moves_recorded_transactions_to_today_by_whole_days(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import pandas as pd
+
+    from features.ingest.connection import connection_for
+    from features.ingest.events import parse_event
+    from features.ingest.synthetic import synthetic_events
+    from infra.config import DataConfig
+
+    moments = iter(datetime(2026, 1, 10, 9, 0, tzinfo=UTC) + timedelta(minutes=7 * i) for i in range(50))
+    recorded = list(synthetic_events(DataConfig(), 50, seed=3, id_prefix="tx3", clock=lambda: next(moments)))
+    parquet = tmp_path / "transactions.parquet"
+    pd.DataFrame([e.model_dump(exclude={"schema_version", "event_id"}) | {"is_fraud": 0} for e in recorded]).to_parquet(parquet)
+
+    env = make_environment(tmp_path / "data")
+    env_file = str(write_environment_file(env, tmp_path / "env"))
+    runner.invoke(app, ["stream", "broker", "start", "--env", env_file])
+    try:
+        produced = runner.invoke(app, ["stream", "produce", "--env", env_file, "--replay", str(parquet), "--count", "50"])
+        assert produced.exit_code == 0, produced.output
+        replayed = [parse_event(m.value()) for m in read_topic(connection_for(env), env.streaming.topic, 50)]
+    finally:
+        stop_local_broker(env)
+    by_id = {e.transaction_id: e for e in recorded}
+    shifts = {r.event_timestamp - by_id[r.transaction_id].event_timestamp for r in replayed}
+    assert len(replayed) == 50 and len(shifts) == 1
+    shift = shifts.pop()
+    assert shift % timedelta(days=1) == timedelta(0)
+    assert (datetime.now(UTC) - max(r.event_timestamp for r in replayed)) < timedelta(days=1)
