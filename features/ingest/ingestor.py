@@ -16,8 +16,8 @@ One cycle per batch, in this order (the order *is* the delivery guarantee):
 
 Offline rows (as of each transaction) leave the state's outbox in bulk every few seconds and on
 shutdown (see ``offline``). A new state file is first seeded with the recorded transactions still
-inside the windows, so streamed and batch features count the same history. ``stop()`` (wired to SIGTERM by the CLI) ends the loop after the current
-batch, flushes the outbox and leaves the group cleanly.
+inside the windows, so streamed and batch features count the same history. ``stop()`` (wired to
+SIGTERM by the CLI) ends the loop after the current batch, flushes the outbox and leaves the group.
 """
 
 from __future__ import annotations
@@ -385,15 +385,17 @@ class Ingestor:
     def _topic_partitions(self, timeout_s: float = 10.0) -> list[int]:
         """The topic's partitions as the broker has them (a topic auto-created by an early producer may
         not have ``streaming.partitions``)."""
-        topic = self._consumer.list_topics(self.streaming.topic, timeout=timeout_s).topics.get(self.streaming.topic)
-        if topic is None or topic.error is not None or not topic.partitions:
+        # Asked through the DLQ producer: with IAM it already holds a token, the consumer gets its
+        # own only inside its first consume().
+        partitions = self._dlq.partitions_of(self.streaming.topic, timeout_s=timeout_s)
+        if not partitions:
             raise CommandFailed(f"topic {self.streaming.topic!r} has no partitions on {self.connection.bootstrap_servers}")
-        if len(topic.partitions) != self.streaming.partitions:
+        if len(partitions) != self.streaming.partitions:
             log.warning(
                 "topic %r has %d partitions, 'streaming.partitions' says %d (was it auto-created by a producer?)",
-                self.streaming.topic, len(topic.partitions), self.streaming.partitions,
+                self.streaming.topic, len(partitions), self.streaming.partitions,
             )
-        return sorted(topic.partitions)
+        return partitions
 
     @staticmethod
     def _raise_if_fatal(error: KafkaError) -> None:

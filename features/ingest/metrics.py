@@ -11,6 +11,8 @@ records arrive in multi-record batches, while the fetch watermark is right on Ta
 
 from __future__ import annotations
 
+from wsgiref.simple_server import WSGIServer
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 FRESHNESS_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, float("inf"))
@@ -51,7 +53,7 @@ class IngestMetrics:
             "sahab_ingest_offline_rows", "Feature rows appended to the offline store.", registry=self.registry
         )
 
-    def serve(self, port: int, host: str = "127.0.0.1") -> object:
+    def serve(self, port: int, host: str = "127.0.0.1") -> WSGIServer:
         """Expose /metrics; returns the server so the caller can ``shutdown()`` it."""
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         return server

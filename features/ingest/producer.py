@@ -67,6 +67,13 @@ class EventProducer:
                 self._producer.poll(0.05)
         self._producer.poll(0)
 
+    def partitions_of(self, topic: str, *, timeout_s: float = 10.0) -> list[int]:
+        """The partitions the broker has for ``topic``; empty when it does not exist."""
+        metadata = self._producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        return sorted(metadata.partitions)
+
     def flush(self, timeout_s: float = 30.0) -> ProduceSummary:
         """Wait until every queued message is delivered or failed; raise if any is still unconfirmed or failed."""
         remaining = self._producer.flush(timeout_s)

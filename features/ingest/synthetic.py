@@ -16,8 +16,9 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from features.ingest.events import DUBAI, TransactionEventV1
+from features.ingest.events import DUBAI, Channel, TransactionEventV1
 from infra.config import DataConfig
 
 #: Category -> (share of transactions, median amount in AED).
@@ -72,7 +73,7 @@ def synthetic_events(
             event_timestamp=timestamp,
             amount_aed=amount,
             merchant_category=category,
-            channel=rng.choices(CHANNELS, weights=CHANNEL_SHARES[drift])[0],
+            channel=cast(Channel, rng.choices(CHANNELS, weights=CHANNEL_SHARES[drift])[0]),
             hour=timestamp.astimezone(DUBAI).hour,
             is_cross_border=cross_border,
         )
