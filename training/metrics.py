@@ -69,7 +69,7 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
         "pr_auc": average_precision(labels, probabilities),
         "roc_auc": roc_auc(labels, probabilities),
         "ece": expected_calibration_error(labels, probabilities),
-        "brier": brier_score(labels, probabilities),
+        "brier_score": brier_score(labels, probabilities),
         "positive_rate": float(labels.mean()),
         "mean_probability": float(probabilities.mean()),
         "rows": int(len(labels)),

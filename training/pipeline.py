@@ -61,9 +61,9 @@ def new_run_dir(env: Environment) -> Path:
     return path
 
 
-def prepare_run(env: Environment, run_dir: Path, *, store=None) -> tuple[Any, RunConfig]:
-    """Build the training set through Feast and write the run's arrays, preprocessing and config."""
-    training_set = build_training_set(env, store)
+def prepare_run(env: Environment, run_dir: Path, *, store=None, training_set=None) -> tuple[Any, RunConfig]:
+    """Write the run's arrays, preprocessing and config (building the training set through Feast unless given)."""
+    training_set = training_set or build_training_set(env, store)
     save_arrays(training_set, run_dir / ARRAYS_FILE)
     export_dir = run_dir / EXPORT_DIR
     export_dir.mkdir(exist_ok=True)
@@ -93,7 +93,16 @@ def evaluate_and_export(run_dir: Path, training_set) -> dict[str, Any]:
     fp32 = classification_metrics(labels, predict_onnx(report.fp32_path, inputs))
     positive_rate = fp32["positive_rate"]
     return {
-        "validation": fp32,
+        # Headline metrics at the top (``sahab models list`` shows these), all on the held-out window
+        # and computed from the exported fp32 ONNX model, i.e. what serving runs.
+        "pr_auc": fp32["pr_auc"],
+        "roc_auc": fp32["roc_auc"],
+        "ece": fp32["ece"],
+        "brier_score": fp32["brier_score"],
+        "positive_rate": positive_rate,
+        "mean_probability": fp32["mean_probability"],
+        "validation_rows": fp32["rows"],
+        "validation_positives": fp32["positives"],
         "validation_start": training_set.validation_start.isoformat(),
         "train_rows": len(training_set.train),
         "train_positive_rate": float(training_set.train["is_fraud"].mean()),
@@ -130,6 +139,7 @@ def train(
         env = env.model_copy(update={"training": env.training.model_copy(update=overrides)})
     if env.training.device not in ("cpu", "cuda"):
         raise ConfigError(f"'device' must be cpu or cuda (value: {env.training.device!r})")
+    require_device(env.training.device, env.training.nproc)
     say = on_stage or (lambda _message: None)
     run_dir = run_dir or new_run_dir(env)
     say("building the training set with Feast (point-in-time join)")
@@ -168,6 +178,20 @@ def train(
             data_snapshot_sha256=training_set.snapshot_sha256,
         )
     return result
+
+
+def require_device(device: str, nproc: int) -> None:
+    """Refuse early (before the Feast join) a CUDA run without enough visible GPUs."""
+    if device != "cuda":
+        return
+    import torch
+
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible < nproc:
+        raise ConfigError(
+            f"'--device cuda' with {nproc} process(es) needs {nproc} visible CUDA GPU(s); torch {torch.__version__} "
+            f"sees {visible}. Use '--device cpu', or lower '--nproc'"
+        )
 
 
 def _samples_per_second(epochs: list[EpochReport]) -> float | None:

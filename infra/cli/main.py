@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.synth_cmd",
     "infra.cli.check_cmd",
     "infra.cli.deploy_cmd",
+    "infra.cli.ml_cmd",
     "infra.cli.stream_cmd",
     "infra.cli.models_cmd",
     "infra.cli.serve_cmd",
