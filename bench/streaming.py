@@ -5,7 +5,8 @@ Two measurements in one run, each on its own topic and consumer group, against a
 
 - ``throughput``: N events produced as fast as the broker takes them, then ingested until the group's
   committed offsets reach the end: produce, ingest and end-to-end events/s (end to end = N over the
-  time from the first produce to the last offset commit, the consumer-group join included).
+  time from the first produce to the last offset commit, the consumer-group join included), once per
+  batch size (``--batch-sizes``), with the ratio of the largest to the default.
 - ``freshness``: the ingestor runs while events are produced at a steady rate; for every event, the
   time from its ``event_timestamp`` (stamped when generated, just before it is produced) until the
   online push that includes it has returned (the row is then readable): p50 / p99 / max.
@@ -47,7 +48,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def throughput(env, store, connection, events: int) -> dict:
+def throughput(env, store, connection, events: int, batch_size: int) -> dict:
     from features.ingest.ingestor import Ingestor
     from features.ingest.payloads import synthetic_payloads
     from features.ingest.producer import produce_payloads
@@ -57,12 +58,13 @@ def throughput(env, store, connection, events: int) -> dict:
     started = time.perf_counter()
     produced = produce_payloads(connection, env.streaming.topic, synthetic_payloads(env, events, seed=1))
     produced_at = time.perf_counter()
-    with Ingestor(env, store=store, connection=connection) as ingestor:
+    with Ingestor(env, store=store, connection=connection, batch_size=batch_size) as ingestor:
         summary = ingestor.run(until_offsets=produced.end_offsets, max_seconds=600)
     finished = time.perf_counter()
     assert summary.caught_up and summary.applied == events, summary
     return {
         "events": events,
+        "batch_size": batch_size,
         "batches": summary.batches,
         "produce_seconds": round(produced_at - started, 3),
         "ingest_seconds": round(summary.seconds, 3),
@@ -126,6 +128,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="Events in the throughput run.")
     parser.add_argument("--rate", type=float, default=500.0, help="Events per second in the freshness run.")
     parser.add_argument("--seconds", type=float, default=20.0, help="Length of the freshness run.")
+    parser.add_argument("--batch-sizes", default="500,2000", help="Batch sizes of the throughput runs; the first is the default.")
     args = parser.parse_args()
 
     from features.ingest.connection import KafkaConnection
@@ -138,15 +141,22 @@ def main() -> None:
         broker = start_local_broker(broker_env)
         try:
             connection = KafkaConnection(bootstrap_servers=broker.bootstrap_servers)
+            sizes = [int(size) for size in args.batch_sizes.split(",")]
+            measures = [
+                (f"throughput_batch_{size}", lambda env, store, size=size: throughput(env, store, connection, args.events, size))
+                for size in sizes
+            ]
+            measures.append(("freshness", lambda env, store: freshness(env, store, connection, args.rate, args.seconds)))
             runs = {}
-            for name, measure in (
-                ("throughput", lambda env, store: throughput(env, store, connection, args.events)),
-                ("freshness", lambda env, store: freshness(env, store, connection, args.rate, args.seconds)),
-            ):
-                env = environment(root / name, name)
+            for name, measure in measures:
+                env = environment(root / name, name.replace("_", "-"))
                 apply(env)
                 runs[name] = measure(env, feature_store_for(env))
                 print(name, json.dumps(runs[name]), flush=True)
+            first, last = runs[f"throughput_batch_{sizes[0]}"], runs[f"throughput_batch_{sizes[-1]}"]
+            runs["ratio_end_to_end_largest_vs_default_batch"] = round(
+                last["end_to_end_events_per_s"] / first["end_to_end_events_per_s"], 2
+            )
         finally:
             stop_local_broker(broker_env)
 

@@ -147,9 +147,12 @@ class Ingestor:
         until_offsets: Mapping[int, int] | None = None,
         until_caught_up: bool = False,
         max_seconds: float | None = None,
+        progress: Callable[[IngestSummary], None] | None = None,
     ) -> IngestSummary:
         """Ingest until ``stop()``, until the committed offsets reach ``until_offsets`` (partition -> offset),
-        until no message is left (``until_caught_up``), or for at most ``max_seconds``."""
+        until no message is left (``until_caught_up``), or for at most ``max_seconds``.
+
+        ``progress`` is called with the running summary after every batch (for a status line)."""
         summary = IngestSummary()
         started = time.monotonic()
         deadline = started + max_seconds if max_seconds else None
@@ -164,6 +167,8 @@ class Ingestor:
             messages = self._consumer.consume(num_messages=self.batch_size, timeout=POLL_TIMEOUT_S)
             if messages:
                 self._process(messages, summary)
+                if progress is not None:
+                    progress(summary)
             now = time.monotonic()
             if now - last_flush >= self.offline_flush_interval_s:
                 summary.offline_rows += self.flush_offline()

@@ -84,7 +84,14 @@ def ingest_command(
         + (f"; metrics on http://127.0.0.1:{port}/metrics" if server else "")
     )
     try:
-        summary = ingestor.run(until_caught_up=until_caught_up, max_seconds=max_seconds)
+        with console.status("waiting for events...") as status:
+            summary = ingestor.run(
+                until_caught_up=until_caught_up,
+                max_seconds=max_seconds,
+                progress=lambda s: status.update(
+                    f"applied {s.applied}, duplicates {s.duplicates}, dead-lettered {s.dead_lettered} ({s.batches} batches)"
+                ),
+            )
     finally:
         ingestor.close()
         if server is not None:
