@@ -206,8 +206,10 @@ class Ingestor:
         try:
             self._consumer.close()
         finally:
-            self._dlq.flush(10.0)
-            self.state.close()
+            try:
+                self._dlq.close(10.0)
+            finally:
+                self.state.close()
 
     def __enter__(self) -> Ingestor:
         return self

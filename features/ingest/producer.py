@@ -88,6 +88,14 @@ class EventProducer:
             )
         return self.summary
 
+    def close(self, timeout_s: float = 10.0) -> ProduceSummary:
+        """Flush, then release the client now (not when garbage collection gets to it): a closed
+        producer must not keep reconnecting to a broker that has gone away."""
+        try:
+            return self.flush(timeout_s)
+        finally:
+            self._producer.close()
+
     def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self.summary.failed += 1
@@ -121,7 +129,7 @@ def produce_payloads(
         sent += 1
         if progress is not None and sent % 1000 == 0:
             progress(1000)
-    summary = producer.flush(flush_timeout_s)
+    summary = producer.close(flush_timeout_s)
     summary.seconds = time.monotonic() - started
     if progress is not None:
         progress(sent % 1000)
