@@ -98,3 +98,9 @@ def test_sizes_follow_the_data_config() -> None:
     assert 0.8 * expected < len(frame) < 1.2 * expected
     assert SMALL.days - 1 < span_days <= SMALL.days
     assert np.isin(frame["customer_id"].unique(), [f"c{i:06d}" for i in range(SMALL.customers)]).all()
+
+
+def test_the_smallest_allowed_sizes_still_generate_valid_transactions() -> None:
+    frame = generate_transactions(DataConfig(customers=10, merchants=5, days=8, seed=1))
+    assert len(frame) > 0 and frame["merchant_id"].isin([f"m{i:04d}" for i in range(5)]).all()
+    assert (frame["amount_aed"] > 0).all()

@@ -126,14 +126,14 @@ class Customers:
     travel_propensity: np.ndarray
 
 
-def customer_id(index: int | np.ndarray) -> str | np.ndarray:
-    """``c000123``: the customer id format of the transaction record contract."""
-    return np.char.add("c", np.char.zfill(np.asarray(index).astype(str), 6)) if isinstance(index, np.ndarray) else f"c{index:06d}"
+def customer_id(index: np.ndarray) -> np.ndarray:
+    """``c000123``: the customer id format of the transaction record contract, for an array of indices."""
+    return np.char.add("c", np.char.zfill(index.astype(str), 6))
 
 
-def merchant_id(index: int | np.ndarray) -> str | np.ndarray:
-    """``m0042``: the merchant id format of the transaction record contract."""
-    return np.char.add("m", np.char.zfill(np.asarray(index).astype(str), 4)) if isinstance(index, np.ndarray) else f"m{index:04d}"
+def merchant_id(index: np.ndarray) -> np.ndarray:
+    """``m0042``: the merchant id format of the transaction record contract, for an array of indices."""
+    return np.char.add("m", np.char.zfill(index.astype(str), 4))
 
 
 def generate_transactions(
@@ -153,16 +153,16 @@ def generate_transactions(
     start = start or DEFAULT_START
     genuine = _genuine_transactions(rng, config, customers, merchants, start, drift)
     takeovers = _takeover_bursts(rng, config, customers, merchants, start, drift)
-    frame = pd.concat([genuine, takeovers], ignore_index=True)
+    frame = pd.concat([part for part in (genuine, takeovers) if len(part)], ignore_index=True)
     frame = _finish(rng, frame, id_prefix or f"tx{config.seed}{'d' if drift else ''}")
     return frame
 
 
 def _merchants(rng: np.random.Generator, count: int) -> Merchants:
     shares = np.array([profile.share for profile in CATEGORIES.values()])
-    # Every category gets merchants (at least one each) so that any mix can be drawn.
-    category = np.concatenate([np.arange(len(CATEGORIES)), rng.choice(len(CATEGORIES), count - len(CATEGORIES), p=shares)])
-    category = rng.permutation(category)[:count] if count >= len(CATEGORIES) else category[:count]
+    # Every category gets a merchant when there are enough merchants, so that any mix can be drawn.
+    extra = rng.choice(len(CATEGORIES), max(0, count - len(CATEGORIES)), p=shares)
+    category = rng.permutation(np.concatenate([np.arange(len(CATEGORIES)), extra]))[:count]
     foreign_share = np.array([profile.foreign_merchant_share for profile in CATEGORIES.values()])[category]
     return Merchants(
         ids=merchant_id(np.arange(count)),
