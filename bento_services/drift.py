@@ -8,6 +8,11 @@ What is compared, per column, with PSI and KS (``drift_stats``):
 | ``fraud_model_v1`` features     | the same rows, point-in-time joined through Feast | the logged (online) features   |
 | ``score@<version>``             | that version run on the reference rows           | that version's logged scores    |
 
+Request fields and scores gate the verdict. The store features are always measured and shown,
+but gate it only with ``drift.gate_on_store_features``: the online store holds each entity's
+*latest* state, while training saw the state just before each transaction, so traffic replayed
+against a store (as ``sahab up`` does) or a quiet hour shows skew there without any drift.
+
 The reference rows are the ones the model trained on (``training.dataset.historical_rows``, the same
 join training uses, limited to the training window the manifest records), sampled to
 ``drift.reference_rows`` and cached per data snapshot under ``<data>/reports/``. The score
@@ -17,7 +22,7 @@ reference is recomputed from the verified model, so it can never disagree with t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,8 +92,13 @@ def check_drift(
     versions = sorted(current["model_version"].unique())
     if reference is None:
         reference = reference_inputs(env, versions[-1])
+    from features.names import FRAUD_MODEL_FEATURES
+
     columns = model_input_columns()
-    results = compare_frames(reference, current, columns, env.drift)
+    results = [
+        replace(c, gating=env.drift.gate_on_store_features) if c.name in FRAUD_MODEL_FEATURES else c
+        for c in compare_frames(reference, current, columns, env.drift)
+    ]
     plots = {c.name: plot_column(c, reference[c.name], current[c.name], env.drift.psi_bins) for c in results}
     for version in versions:
         served = current.loc[current["model_version"] == version, "score"]
@@ -117,6 +127,8 @@ def _summary(env: Environment, result: DriftResult) -> list[tuple[str, str]]:
         ("model versions served", ", ".join(result.versions)),
         ("thresholds", f"PSI > {thresholds.psi_threshold:g}; or KS p < {thresholds.ks_pvalue_threshold:g} "
                        f"and KS statistic > {thresholds.ks_statistic_threshold:g}"),
+        ("gating columns", "request fields, scores" + (", store features" if thresholds.gate_on_store_features
+                                                      else " (store features reported as skew only)")),
     ]
 
 

@@ -48,16 +48,22 @@ def plot_column(drift: ColumnDrift, reference: pd.Series, current: pd.Series, bi
     else:
         ref = reference.to_numpy(dtype=float)
         cur = current.to_numpy(dtype=float)
-        low, high = np.nanpercentile(np.concatenate([ref, cur]), [0.5, 99.5])
-        edges = np.linspace(low, high if high > low else low + 1.0, 40)
+        both = np.concatenate([ref, cur])
+        low, median, high = np.nanpercentile(both, [0.5, 50, 99.5])
+        heavy_tailed = low > 0 and high > 20 * median  # amounts in AED: a linear axis shows one bar
+        if heavy_tailed:
+            edges = np.geomspace(low, high, 40)
+            ax.set_xscale("log")
+        else:
+            edges = np.linspace(low, high if high > low else low + 1.0, 40)
         ax.hist(ref, bins=edges, density=True, alpha=0.55, label="reference")
         ax.hist(cur, bins=edges, density=True, alpha=0.55, label="current")
         for edge in numeric_bin_edges(ref, bins):
             ax.axvline(edge, color="grey", linewidth=0.4, alpha=0.5)
         ax.set_ylabel("density")
-    status = "DRIFT" if drift.drifted else "stable"
+    status = "DRIFT" if drift.drifted else "skew, not gating" if drift.crossed else "stable"
     ax.set_title(f"{drift.name}: PSI {drift.psi:.3f} ({status})", fontsize=9,
-                 color="#b00020" if drift.drifted else "black")
+                 color="#b00020" if drift.drifted else "#8a6d00" if drift.crossed else "black")
     ax.legend(fontsize=7)
     return _figure_png(fig)
 
@@ -75,7 +81,7 @@ def render_html(
     for c in columns:
         ks_stat = "n/a" if c.ks_statistic is None else f"{c.ks_statistic:.3f}"
         ks_p = "n/a" if c.ks_pvalue is None else f"{c.ks_pvalue:.2g}"
-        verdict = "<b class=drift>DRIFT</b>" if c.drifted else "stable"
+        verdict = ("<b class=drift>DRIFT</b>" if c.drifted else "skew (not gating)" if c.crossed else "stable")
         rows.append(
             f"<tr><td>{esc(c.name)}</td><td>{c.kind}</td><td>{c.psi:.4f}</td><td>{ks_stat}</td><td>{ks_p}</td>"
             f"<td>{verdict}</td><td>{esc('; '.join(c.reasons))}</td></tr>"

@@ -34,10 +34,17 @@ class ColumnDrift:
     reference_rows: int
     current_rows: int
     reasons: list[str] = field(default_factory=list)
+    gating: bool = True  # False: reported, but a crossed threshold does not fail the check
+
+    @property
+    def crossed(self) -> bool:
+        """A threshold was crossed (whether or not this column gates the verdict)."""
+        return bool(self.reasons)
 
     @property
     def drifted(self) -> bool:
-        return bool(self.reasons)
+        """A crossed threshold on a gating column: what fails ``sahab drift``."""
+        return self.gating and self.crossed
 
 
 def is_categorical(series: pd.Series) -> bool:

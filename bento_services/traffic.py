@@ -2,7 +2,8 @@
 
 Used by ``sahab up local`` (sample traffic, then drifted traffic) and by the end-to-end tests: a
 few client threads post requests of ``batch_size`` transactions over keep-alive connections and
-count which variant and version answered each transaction.
+count which variant and version answered each transaction. A 503 (the adaptive batcher shedding
+load) is retried a few times with back-off, as a well-behaved client does; the retries are counted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import pandas as pd
 
 from features.names import REQUEST_FIELDS
 
+#: Retries of a request the server shed with 503 (50, 100, 200 ms apart).
+RETRIES_ON_503 = 3
+
 PAYLOAD_FIELDS: tuple[str, ...] = ("transaction_id", "customer_id", "merchant_id", *REQUEST_FIELDS)
 
 
@@ -29,6 +33,7 @@ class TrafficSummary:
     by_variant: Counter = field(default_factory=Counter)
     by_version: Counter = field(default_factory=Counter)
     failed_status: Counter = field(default_factory=Counter)
+    retried_503: int = 0
     unknown_entities: int = 0
     seconds: float = 0.0
 
@@ -68,12 +73,18 @@ def send_transactions(
     started = time.perf_counter()
     with httpx.Client(base_url=url, timeout=timeout_s) as client:
 
-        def post(chunk: Sequence[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-            response = client.post("/score", json={"transactions": list(chunk)})
-            return response.status_code, (response.json() if response.status_code == 200 else [])
+        def post(chunk: Sequence[dict[str, Any]]) -> tuple[int, int, list[dict[str, Any]]]:
+            # 503 is the adaptive batcher shedding load: back off and retry, as a card switch would.
+            for attempt in range(RETRIES_ON_503 + 1):
+                response = client.post("/score", json={"transactions": list(chunk)})
+                if response.status_code != 503 or attempt == RETRIES_ON_503:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            return response.status_code, attempt, (response.json() if response.status_code == 200 else [])
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            for status, answers in pool.map(post, _chunks(items, batch_size)):
+            for status, retries, answers in pool.map(post, _chunks(items, batch_size)):
+                summary.retried_503 += retries
                 if status != 200:
                     summary.failed_status[status] += 1
                 for answer in answers:

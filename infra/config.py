@@ -299,8 +299,9 @@ class ServingConfig(_Model):
         default=True, description="Merge concurrent requests into one model call (BentoML batchable API). Default: true."
     )
     batch_max_latency_ms: int = Field(
-        default=50, ge=1,
-        description="Longest a request may wait in the adaptive batcher before BentoML answers 503. Default: 50.",
+        default=250, ge=1,
+        description="Longest a request may wait in the adaptive batcher before BentoML answers 503 (too low "
+        "and a burst after start-up is refused; bench/serving.py measures it). Default: 250.",
     )
     device: Literal["cpu", "cuda"] = Field(
         default="cpu", description="cpu: ONNX Runtime on CPU; cuda: the torch model on a CUDA GPU. Default: cpu."
@@ -431,6 +432,13 @@ class DriftConfig(_Model):
     )
     reference_rows: int = Field(
         default=20000, ge=100, description="Training rows sampled as the reference. Default: 20000."
+    )
+    gate_on_store_features: bool = Field(
+        default=False,
+        description="Let drift in the online-store features (fraud_model_v1) fail the check, not only the request "
+        "fields and the score. Off by default: the store holds each entity's latest state while training saw the "
+        "state before each transaction, so replayed or sparse traffic shows skew there without any drift. "
+        "Their PSI and KS are always reported. Default: false.",
     )
 
 

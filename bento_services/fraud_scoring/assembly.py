@@ -29,24 +29,39 @@ def weights_file_for(env: Environment) -> WeightsFile:
     return WeightsFile.for_run_dir(env.data_path() / "run")
 
 
+def verify_variants(env: Environment, logger: logging.Logger) -> dict[str, Any]:
+    """Resolve and verify the version of every variant; the first failure is logged and raised.
+
+    The service calls this when its module is imported, before BentoML starts a worker: BentoML
+    respawns a worker whose start-up fails, forever, so a check that only ran in the worker would
+    leave a server that never becomes ready instead of one that refuses to start.
+    """
+    from training.registry import load_version
+
+    verified: dict[str, Any] = {}
+    for variant in env.serving.variants:
+        try:
+            verified[variant.name] = load_version(env, variant.model_version)
+        except IntegrityError as exc:
+            logger.error("refusing to start: model failed verification", extra={"fields": {
+                "variant": variant.name, "model_version": variant.model_version,
+                "check": getattr(exc, "check", None), "error": str(exc)}})
+            raise
+    return verified
+
+
 def load_variant_models(env: Environment, logger: logging.Logger) -> tuple[dict[str, VariantModel], Any]:
     """Verify and load the version of every variant (a version shared by variants loads once).
 
     Returns the models by variant name and the manifest they share (feature service, features).
     """
     from training.preprocessing import Preprocessor
-    from training.registry import load_version
 
     loaded: dict[str, tuple[Any, Any, Any]] = {}
     models: dict[str, VariantModel] = {}
+    verified_by_variant = verify_variants(env, logger)
     for variant in env.serving.variants:
-        try:
-            verified = load_version(env, variant.model_version)
-        except IntegrityError as exc:
-            logger.error("refusing to start: model failed verification", extra={"fields": {
-                "variant": variant.name, "model_version": variant.model_version,
-                "check": getattr(exc, "check", None), "error": str(exc)}})
-            raise
+        verified = verified_by_variant[variant.name]
         if verified.version_id not in loaded:
             preprocessor = Preprocessor.from_json(verified.read_artifact("preprocessing.json").decode("utf-8"))
             runtime = make_runtime(verified, env.serving)

@@ -87,6 +87,13 @@ class Scorer:
         self._log(transactions, looked_up, records, answers, shadow_scores, latency_ms)
         return answers
 
+    def warm_up(self, example: TransactionIn) -> None:
+        """One online read and one call per model, unlogged: the first of each is slow (lazy connections,
+        ORT's first run), and the adaptive batcher would answer 503 to requests queued behind it."""
+        records = [model_record(example, self.features.lookup([example])[0])]
+        for model in self.models.values():
+            model.score(records)
+
     def routing_state(self) -> RoutingState:
         self.router.refresh()
         state = self.router.state

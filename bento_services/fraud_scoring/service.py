@@ -2,8 +2,8 @@
 
 It serves the variants of ``serving.variants`` (A/B arms, an optional canary and shadow), each a
 signed model version loaded through ``training.registry.load_version``: a version that fails its
-signature or a digest check stops the server from starting, with a message naming the version and
-the check. Routes:
+signature or a digest check stops the server from starting (``bentoml serve`` exits 1), with a
+message naming the version and the check. Routes:
 
 | route            | what                                                                           |
 |------------------|--------------------------------------------------------------------------------|
@@ -26,12 +26,18 @@ from typing import Annotated, Any
 import bentoml
 from pydantic import BeforeValidator, Field
 
+from bento_services.fraud_scoring.assembly import verify_variants
 from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
 from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
+from bento_services.json_logging import serving_logger
 from infra.config import load_environment
 
 ENVIRONMENT = load_environment(os.environ.get("SAHAB_ENV", "local"))
 SERVING = ENVIRONMENT.serving
+
+# Refuse to start on a version that fails its signature or digest checks: here, when `bentoml serve`
+# imports this module and before any worker exists (BentoML would respawn a failing worker forever).
+verify_variants(ENVIRONMENT, serving_logger())
 
 
 def _refuse_oversized(value: Any) -> Any:
@@ -63,6 +69,7 @@ class FraudScoring:
         from bento_services.fraud_scoring.assembly import build_scorer
 
         self.scorer = build_scorer(ENVIRONMENT)
+        self.scorer.warm_up(TransactionIn(**EXAMPLE_INPUT["transactions"][0]))
 
     @bentoml.api(
         batchable=SERVING.adaptive_batching,

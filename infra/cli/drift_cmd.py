@@ -41,7 +41,7 @@ def drift_command(
         table.add_row(
             c.name, f"{c.psi:.3f}", "-" if c.ks_statistic is None else f"{c.ks_statistic:.3f}",
             "-" if c.ks_pvalue is None else f"{c.ks_pvalue:.2g}",
-            "[bold red]DRIFT[/]" if c.drifted else "stable",
+            "[bold red]DRIFT[/]" if c.drifted else "[yellow]skew (not gating)[/]" if c.crossed else "stable",
         )
     console.print(table)
     console.print(f"report: {result.report_path}")

@@ -32,7 +32,7 @@ def up_command(
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         overall = progress.add_task("sahab up", total=len(LOCAL_STACK_STEPS))
-        run = StackRun(env, fresh=fresh, retrain=retrain, traffic=traffic)
+        run = StackRun(env, environment_ref=env_name, fresh=fresh, retrain=retrain, traffic=traffic)
         for step in LOCAL_STACK_STEPS:
             progress.update(overall, description=step.title)
             run.say = lambda message, title=step.title: progress.update(overall, description=f"{title}: {message}")

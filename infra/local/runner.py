@@ -41,6 +41,7 @@ class StackRun:
     """What the steps share: the environment, options, a progress callback, and facts for the summary."""
 
     env: Environment
+    environment_ref: str | None = None  # what the server loads: the name or YAML path the user gave
     say: Callable[[str], None] = lambda _message: None
     fresh: bool = False
     retrain: bool = False
@@ -107,7 +108,8 @@ def train_versions(run: StackRun) -> str:
     for label, epochs in (("v1", max(1, run.env.training.epochs // 2)), ("v2", run.env.training.epochs)):
         env = run.env.model_copy(update={"training": run.env.training.model_copy(update={"epochs": epochs})})
         result = train(env, on_stage=lambda message, label=label: run.say(f"{label}: {message}"))
-        made.append(f"{label} {result.version.version_id} (PR-AUC {result.metrics['validation']['pr_auc']:.3f})")
+        pr_auc = result.metrics.get("pr_auc")
+        made.append(f"{label} {result.version.version_id} (PR-AUC {'n/a' if pr_auc is None else f'{pr_auc:.3f}'})")
     run.facts["versions"] = [v.version_id for v in list_versions(run.env)[-2:]]
     return "; ".join(made)
 
@@ -119,7 +121,7 @@ def start_serving(run: StackRun) -> str:
     restarted = stop_server(run.env)
     weights_file_for(run.env).remove()  # a fresh demo starts from the environment's weights
     run.say("verifying signatures and starting BentoML")
-    record = start_server(run.env)
+    record = start_server(run.env, environment_ref=run.environment_ref)
     run.facts["server"] = record
     return f"{record.url} (pid {record.pid}{', restarted' if restarted else ''}; log {record.log_path})"
 
