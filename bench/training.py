@@ -36,7 +36,7 @@ RESULTS = ROOT / "bench" / "results" / "training.json"
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * q // 100) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, int(-(-len(ordered) * q // 100)) - 1))]
 
 
 def measure(prepared: Path, work: Path, label: str, nproc: int, device: str) -> dict:
@@ -49,7 +49,7 @@ def measure(prepared: Path, work: Path, label: str, nproc: int, device: str) -> 
     if device != "cpu":
         config = RunConfig.load(run_dir)
         RunConfig(**{**config.__dict__, "device": device}).save(run_dir)
-    reports = []
+    reports: list = []
     started = time.perf_counter()
     run_training(run_dir, nproc=nproc, on_epoch=reports.append, timeout_s=1800)
     wall = time.perf_counter() - started

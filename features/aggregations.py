@@ -139,8 +139,8 @@ def merchant_risk_snapshots(
     for snapshot in pd.DatetimeIndex(snapshot_times):
         at = np.datetime64(snapshot.tz_convert("UTC").tz_localize(None), "ns")
         hi = np.searchsorted(times, at, side="left")
-        lo_rate = np.searchsorted(times, at - np.timedelta64(MERCHANT_RATE_WINDOW), side="left")
-        lo_count = np.searchsorted(times, at - np.timedelta64(MERCHANT_COUNT_WINDOW), side="left")
+        lo_rate = np.searchsorted(times, at - _as_numpy(MERCHANT_RATE_WINDOW), side="left")
+        lo_count = np.searchsorted(times, at - _as_numpy(MERCHANT_COUNT_WINDOW), side="left")
         window = ordered.iloc[lo_rate:hi]
         seen = window.groupby("merchant_id")["is_fraud"].agg(["sum", "count"]).reindex(merchants, fill_value=0)
         recent = ordered.iloc[lo_count:hi].groupby("merchant_id").size().reindex(merchants, fill_value=0)
@@ -158,3 +158,7 @@ def merchant_risk_snapshots(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _as_numpy(width: timedelta) -> np.timedelta64:
+    return np.timedelta64(int(width.total_seconds()), "s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.types import Float64, Int64, PrimitiveFeastType, String
@@ -47,7 +48,7 @@ class FeatureDefinitions:
     merchant_risk: FeatureView
     fraud_model_v1: FeatureService
 
-    def objects(self) -> list:
+    def objects(self) -> list[Any]:
         """What ``FeatureStore.apply`` takes: entities, sources, views and the service."""
         return [
             self.customer,

@@ -54,7 +54,7 @@ class CloudStoreSettings:
         missing = [name for name in cls.OUTPUTS if not values.get(name)]
         if missing:
             raise ConfigError(f"the data stack outputs must include {missing} (deploy the data stack first)")
-        return cls(data_bucket=values["data_bucket"], online_store_endpoint=values["online_store_endpoint"])
+        return cls(data_bucket=str(values["data_bucket"]), online_store_endpoint=str(values["online_store_endpoint"]))
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> CloudStoreSettings:
@@ -168,7 +168,7 @@ def apply(env: Environment, cloud: CloudStoreSettings | None = None) -> AppliedR
     definitions = feature_definitions(uri, s3_endpoint_override=settings.s3_endpoint_override if settings else None)
     wanted = definitions.objects()
     wanted_names = {(type(obj).__name__, obj.name) for obj in wanted}
-    stale = [
+    stale: list[Any] = [
         obj
         for obj in (*store.list_feature_services(), *store.list_feature_views(), *store.list_entities())
         if (type(obj).__name__, obj.name) not in wanted_names

@@ -146,4 +146,4 @@ def snapshot_digest(rows: pd.DataFrame) -> str:
 def save_arrays(training_set: TrainingSet, path: Path) -> None:
     """Write the model inputs for the training processes (``numpy.savez``, no pickle)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **training_set.arrays())
+    np.savez(path, **training_set.arrays())  # type: ignore[arg-type]  # numpy stubs mistype **arrays

@@ -13,6 +13,7 @@ torch 2.13's ``torch.onnx.export`` is the dynamo exporter: ``dynamic_shapes`` is
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,18 +71,23 @@ def export_fp32(model: FraudScorer, example: dict[str, np.ndarray], path: Path) 
     # The exporter logs a warning per torchvision operator it cannot register; none is used here.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     arguments = tuple(torch.from_numpy(example[name][:2]) for name in INPUT_NAMES)
-    torch.onnx.export(
-        served,
-        arguments,
-        str(path),
-        input_names=list(INPUT_NAMES),
-        output_names=[OUTPUT_NAME],
-        opset_version=OPSET,
-        dynamic_shapes={"categorical": {0: batch}, "numeric": {0: batch}},
-        external_data=False,
-        dynamo=True,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # Two known-harmless notices of torch 2.13's exporter: its own use of a deprecated pytree
+        # class, and that both inputs share the one "batch" axis (they do: the graph names it batch).
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*axis name: batch will not be used.*", category=UserWarning)
+        torch.onnx.export(
+            served,
+            arguments,
+            str(path),
+            input_names=list(INPUT_NAMES),
+            output_names=[OUTPUT_NAME],
+            opset_version=OPSET,
+            dynamic_shapes={"categorical": {0: batch}, "numeric": {0: batch}},
+            external_data=False,
+            dynamo=True,
+            verbose=False,
+        )
     return path
 
 

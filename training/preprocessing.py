@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -62,7 +62,7 @@ class InvalidRecords(SahabError, ValueError):
         super().__init__("invalid input: " + "; ".join(problems))
 
 
-Records = pd.DataFrame | Sequence[Mapping[str, Any]]
+Records: TypeAlias = pd.DataFrame | Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,11 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class EpochReport:
-    """One finished epoch, as rank 0 saw it (also appended to ``progress.jsonl``)."""
+    """One finished epoch, as rank 0 saw it (also appended to ``progress.jsonl``).
+
+    ``train_loss`` is rank 0's mean over its shard; ``samples`` counts every rank's rows and ``seconds``
+    is training time only (the validation pass after it is not included).
+    """
 
     epoch: int
     epochs: int
@@ -128,8 +132,9 @@ def train_process(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=WEIGHT_DECAY)
     done = _resume(run_dir, model, optimizer, device)
     trained = DistributedDataParallel(model) if where.world_size > 1 else model
-    sampler = DistributedSampler(
-        range(len(train[2])), num_replicas=where.world_size, rank=where.rank, shuffle=True, seed=config.seed,
+    sampler: DistributedSampler[int] = DistributedSampler(
+        range(len(train[2])),  # type: ignore[arg-type]  # the sampler only takes len() of its dataset
+        num_replicas=where.world_size, rank=where.rank, shuffle=True, seed=config.seed,
         drop_last=True,
     )
     local_batch = config.global_batch_size // where.world_size
@@ -149,8 +154,12 @@ def train_process(
             loss_sum += float(loss.detach()) * len(batch)
             seen += len(batch)
         if where.is_main:
-            report = _evaluate(model, validation, loss_fn, epoch, config, loss_sum / max(seen, 1),
-                               seen * where.world_size, time.perf_counter() - started, where.world_size)
+            seconds = time.perf_counter() - started
+            validation_loss, pr_auc = _validation_loss_and_pr_auc(model, validation, loss_fn)
+            report = EpochReport(
+                epoch=epoch, epochs=config.epochs, train_loss=loss_sum / max(seen, 1), validation_loss=validation_loss,
+                validation_pr_auc=pr_auc, samples=seen * where.world_size, seconds=seconds, world_size=where.world_size,
+            )
             _save_checkpoint(run_dir, model, optimizer, epoch)
             with (run_dir / PROGRESS_FILE).open("a") as handle:
                 handle.write(json.dumps(asdict(report)) + "\n")
@@ -192,13 +201,16 @@ def load_final_model(run_dir: Path) -> FraudScorer:
     return model.eval()
 
 
-def _evaluate(model, validation, loss_fn, epoch, config, train_loss, samples, seconds, world_size) -> EpochReport:
+def _validation_loss_and_pr_auc(
+    model: FraudScorer, validation: list[torch.Tensor], loss_fn: nn.Module
+) -> tuple[float, float]:
+    """Rank 0's view of the held-out window after an epoch (the whole window in one batch: it is small)."""
     model.eval()
     with torch.no_grad():
         logits = model(validation[0], validation[1])
-        validation_loss = float(loss_fn(logits, validation[2]))
+        loss = float(loss_fn(logits, validation[2]))
         pr_auc = average_precision(validation[2].cpu().numpy(), torch.sigmoid(logits).cpu().numpy())
-    return EpochReport(epoch, config.epochs, train_loss, validation_loss, pr_auc, samples, seconds, world_size)
+    return loss, pr_auc
 
 
 def _resume(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
