@@ -8,7 +8,9 @@ epoch is left out as warm-up. Medians and p99 (nearest rank) over the remaining 
 invocation, plus wall time including process start. Scaling efficiency =
 median samples/s on 2 processes / (2 x median samples/s on 1 process).
 
-The GPU is measured when CUDA is visible (``--device cuda``); without one it is recorded as not
+The same pair is measured again with a large global batch (``--large-batch``, default 4096): a
+tenth of the steps, so a tenth of the gradient all-reduces, which shows what synchronisation costs
+on a model this small. The GPU is measured when CUDA is visible (``--device cuda``); without one it is recorded as not
 measured. Writes ``bench/results/training.json``.
 Run: ``.venv/bin/python bench/training.py [--epochs 8]``
 """
@@ -39,16 +41,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(-(-len(ordered) * q // 100)) - 1))]
 
 
-def measure(prepared: Path, work: Path, label: str, nproc: int, device: str) -> dict:
+def measure(prepared: Path, work: Path, label: str, nproc: int, device: str, batch_size: int) -> dict:
     """Train a fresh copy of the prepared run; per-epoch throughput without the first epoch."""
     from training.launch import run_training
     from training.worker import RunConfig
 
     run_dir = work / label
     shutil.copytree(prepared, run_dir)
-    if device != "cpu":
-        config = RunConfig.load(run_dir)
-        RunConfig(**{**config.__dict__, "device": device}).save(run_dir)
+    config = RunConfig.load(run_dir)
+    RunConfig(**{**config.__dict__, "device": device, "global_batch_size": batch_size}).save(run_dir)
     reports: list = []
     started = time.perf_counter()
     run_training(run_dir, nproc=nproc, on_epoch=reports.append, timeout_s=1800)
@@ -59,6 +60,7 @@ def measure(prepared: Path, work: Path, label: str, nproc: int, device: str) -> 
     return {
         "nproc": nproc,
         "device": device,
+        "global_batch_size": batch_size,
         "epochs_measured": len(rates),
         "samples_per_epoch": reports[0].samples,
         "samples_per_second_median": statistics.median(rates),
@@ -72,6 +74,7 @@ def measure(prepared: Path, work: Path, label: str, nproc: int, device: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8, help="Epochs per measurement (the first is warm-up).")
+    parser.add_argument("--large-batch", type=int, default=4096, help="Global batch of the second, large-batch pair.")
     args = parser.parse_args()
 
     import torch
@@ -99,11 +102,15 @@ def main() -> None:
         prepared.mkdir()
         prepare_run(env, prepared, training_set=training_set)
 
-        one = measure(prepared, work, "cpu-1", 1, "cpu")
-        two = measure(prepared, work, "cpu-2", 2, "cpu")
+        batch = env.training.batch_size
+        one = measure(prepared, work, "cpu-1", 1, "cpu", batch)
+        two = measure(prepared, work, "cpu-2", 2, "cpu", batch)
+        # Fewer, larger steps: the same data with a tenth of the all-reduces, to show what scaling costs.
+        one_large = measure(prepared, work, "cpu-1-large", 1, "cpu", args.large_batch)
+        two_large = measure(prepared, work, "cpu-2-large", 2, "cpu", args.large_batch)
         gpu: dict = {"measured": False, "reason": "no CUDA device visible to torch on this machine (no GPU lent)"}
         if torch.cuda.is_available():
-            gpu = {"measured": True, **measure(prepared, work, "cuda-1", 1, "cuda"),
+            gpu = {"measured": True, **measure(prepared, work, "cuda-1", 1, "cuda", batch),
                    "device_name": torch.cuda.get_device_name(0)}
 
     result = {
@@ -132,6 +139,12 @@ def main() -> None:
         "cpu_2_processes": two,
         "scaling_efficiency_2_processes": two["samples_per_second_median"] / (2 * one["samples_per_second_median"]),
         "speedup_2_processes": two["samples_per_second_median"] / one["samples_per_second_median"],
+        "large_batch": {
+            "cpu_1_process": one_large,
+            "cpu_2_processes": two_large,
+            "scaling_efficiency_2_processes": two_large["samples_per_second_median"]
+            / (2 * one_large["samples_per_second_median"]),
+        },
         "gpu": gpu,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
