@@ -138,10 +138,11 @@ class Scorer:
                 model_version=self.models[variant].version_id, variant=variant,
                 unknown_entities=looked_up[i].unknown_entities, fallback_from=fallback_from[i],
             ))
-            self.metrics.predictions.labels(variant=variant, model_version=self.models[variant].version_id,
-                                            shadow="false").inc()
             for entity in looked_up[i].unknown_entities:
                 self.metrics.unknown_entities.labels(entity=entity).inc()
+        for variant, count in Counter(answered_by).items():  # one counter update per variant, not per item
+            self.metrics.predictions.labels(variant=variant, model_version=self.models[variant].version_id,
+                                            shadow="false").inc(count)
         return answers
 
     def _log(self, transactions, looked_up, records, answers, shadow_scores, latency_ms: float) -> None:

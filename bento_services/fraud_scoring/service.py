@@ -76,8 +76,10 @@ class FraudScoring:
         max_batch_size=SERVING.max_batch_size,
         max_latency_ms=SERVING.batch_max_latency_ms,
     )
-    def score(self, transactions: Transactions) -> list[TransactionScore]:
+    async def score(self, transactions: Transactions) -> list[TransactionScore]:
         """Score transactions: fraud probability, decision, model version and variant for each."""
+        # Deliberately run on the event loop: a batch is ~2 ms of CPU under the GIL, and BentoML's hop to a
+        # worker thread for a sync API cost more than that (p50 8.0 -> 5.5 ms at one client, measured).
         return self.scorer.score(transactions)
 
     @bentoml.api

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Annotated
 
 import typer
@@ -27,6 +28,7 @@ def up_command(
 
     env = load_environment(env_name)
     check_local(env)
+    warnings.simplefilter("ignore", DeprecationWarning)  # third-party notices would break the progress display
     outcomes: list[tuple[str, str, float]] = []
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

@@ -19,6 +19,8 @@ local broker. Nothing else is signalled.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +82,8 @@ def feast_apply(run: StackRun) -> str:
 def feast_materialize(run: StackRun) -> str:
     from features.store import materialize
 
-    loaded = materialize(run.env)
+    with contextlib.redirect_stdout(io.StringIO()):  # Feast prints its own progress; ours is the bar
+        loaded = materialize(run.env)
     return f"online store loaded up to {loaded.end:%Y-%m-%d %H:%M} UTC ({', '.join(loaded.feature_views)})"
 
 

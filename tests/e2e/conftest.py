@@ -23,11 +23,12 @@ def tiny_stack(tmp_path_factory: pytest.TempPathFactory) -> TinyStack:
 
 @pytest.fixture(scope="session")
 def ab_server(tiny_stack: TinyStack, tmp_path_factory: pytest.TempPathFactory):
-    """One server for the suite: variants a = v1 and b = v2 at 50/50, at most 64 items per request.
+    """One server for the suite: variants a = v1 and b = v2 at 50/50, at most 64 items per request, with
+    adaptive batching on (so the batchable path is the one tested over HTTP; the canary server runs without).
 
     Yields the environment, its YAML file (what the CLI is pointed at) and the server record.
     """
-    env = environment_with(tiny_stack.env, port=free_port(), max_batch_size=64, variants=[
+    env = environment_with(tiny_stack.env, port=free_port(), max_batch_size=64, adaptive_batching=True, variants=[
         {"name": "a", "model_version": tiny_stack.v1, "weight": 0.5},
         {"name": "b", "model_version": tiny_stack.v2, "weight": 0.5},
     ])
