@@ -88,11 +88,19 @@ class Scorer:
         return answers
 
     def warm_up(self, example: TransactionIn) -> None:
-        """One online read and one call per model, unlogged: the first of each is slow (lazy connections,
-        ORT's first run), and the adaptive batcher would answer 503 to requests queued behind it."""
+        """One online read and one call per model, not logged as predictions: the first of each is slow (lazy
+        connections, ORT's first run), and the adaptive batcher would answer 503 to requests queued behind it.
+
+        A model that fails here is reported, not fatal: BentoML would respawn a failing worker forever, and a
+        failing variant is handled at run time (fallback answers, canary rollback).
+        """
         records = [model_record(example, self.features.lookup([example])[0])]
-        for model in self.models.values():
-            model.score(records)
+        for name, model in self.models.items():
+            try:
+                model.score(records)
+            except Exception:  # noqa: BLE001 - reported; run-time fallback and rollback deal with the variant
+                self.logger.exception("variant failed its warm-up call", extra={"fields": {
+                    "variant": name, "model_version": model.version_id}})
 
     def routing_state(self) -> RoutingState:
         self.router.refresh()
