@@ -72,7 +72,7 @@ class Scorer:
             if result is None:
                 backup = self.router.fallback_for(variant)
                 result = self._run(backup, [records[i] for i in indices]) if backup else None
-                if result is None:
+                if backup is None or result is None:
                     raise RuntimeError(f"variant '{variant}' and its fallback '{backup}' both failed; see the log")
                 for i in indices:
                     answered_by[i], fallback_from[i] = backup, variant
