@@ -30,14 +30,21 @@ test: setup
 	$(VENV)/bin/python -m pytest
 
 ## make demo: the main job, the whole SMB stack on this machine with embedded defaults
+## (every cloud environment synthesised and gated, then data → Feast → Kafka → training → signed
+## models → BentoML A/B on 127.0.0.1 → drift report). Stop it with `make down`.
 demo: setup
-	$(VENV)/bin/sahab synth --all
+	$(VENV)/bin/sahab up local
 
 down: setup
-	$(VENV)/bin/sahab down
+	$(VENV)/bin/sahab down local
 
+## make bench: every benchmark, results in bench/results/ (serving needs a running `make demo`)
 bench: setup
 	$(VENV)/bin/python bench/synth.py
+	$(VENV)/bin/python bench/check.py
+	$(VENV)/bin/python bench/training.py
+	$(VENV)/bin/python bench/streaming.py
+	$(VENV)/bin/python bench/serving.py
 
 clean:
 	rm -rf cdktf.out reports .sahab

@@ -22,6 +22,9 @@ def up_command(
     fresh: Annotated[bool, typer.Option(help="Regenerate the synthetic data even if it exists.")] = False,
     retrain: Annotated[bool, typer.Option(help="Train two new versions even if two exist.")] = False,
     traffic: Annotated[int, typer.Option(min=200, help="Transactions per traffic phase (clean, then drifted).")] = 2000,
+    skip_infra: Annotated[
+        bool, typer.Option("--skip-infra", help="Skip synthesising and gating the cloud environments (the local stack does not need them).")
+    ] = False,
 ) -> None:
     """Data, features, training, signing, serving, A/B traffic and drift report on 127.0.0.1, in one command."""
     from infra.local.runner import LOCAL_STACK_STEPS, StackRun, check_local
@@ -34,7 +37,7 @@ def up_command(
                TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         overall = progress.add_task("sahab up", total=len(LOCAL_STACK_STEPS))
-        run = StackRun(env, environment_ref=env_name, fresh=fresh, retrain=retrain, traffic=traffic)
+        run = StackRun(env, environment_ref=env_name, fresh=fresh, retrain=retrain, traffic=traffic, infra=not skip_infra)
         for step in LOCAL_STACK_STEPS:
             progress.update(overall, description=step.title)
             run.say = lambda message, title=step.title: progress.update(overall, description=f"{title}: {message}")
@@ -53,6 +56,9 @@ def _print_summary(run, outcomes) -> None:
     table = Table(title="Sahab local stack", show_header=False)
     table.add_column(style="bold")
     table.add_column()
+    if "gate" in run.facts:
+        gate = run.facts["gate"]
+        table.add_row("policy gate", f"{len(gate.report.stacks)} stacks clean ({gate.report.passed} checks passed); {gate.sarif}")
     table.add_row("score", f"POST {server.url}/score")
     table.add_row("routing", f"POST {server.url}/routing")
     table.add_row("metrics", f"{server.url}/metrics")

@@ -6,6 +6,7 @@ Every step is safe to repeat, so running ``up`` twice is safe:
 
 | step                 | first run                         | next runs                                       |
 |----------------------|-----------------------------------|-------------------------------------------------|
+| synth + policy gate  | every cloud environment's stacks synthesised and checked (``--skip-infra`` skips) | again |
 | generate data        | seeded transactions + drift set   | kept (same seed, same rows); ``--fresh`` redoes |
 | feast apply / materialize | registers, loads online store | idempotent                                     |
 | stream burst         | broker + live events ingested     | broker reused, another burst                    |
@@ -47,6 +48,7 @@ class StackRun:
     say: Callable[[str], None] = lambda _message: None
     fresh: bool = False
     retrain: bool = False
+    infra: bool = True
     traffic: int = TRAFFIC_TRANSACTIONS
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -58,6 +60,23 @@ class Step:
 
 
 # ---- the steps ----------------------------------------------------------------------------------
+
+def synth_and_gate(run: StackRun) -> str:
+    """Synthesise every cloud environment and pass it through the policy gate, as a deploy would."""
+    if not run.infra:
+        return "skipped (--skip-infra)"
+    from infra.config import load_environments, project_root
+    from infra.gate.check import check_environments, require_clean
+
+    cloud = [e for e in load_environments() if e.is_cloud]
+    run.say(f"synthesising {', '.join(e.name for e in cloud)} (the AWS bindings import takes ~20-40 s)")
+    gate = check_environments(cloud, outdir=project_root() / "cdktf.out", reports_dir=project_root() / "reports")
+    require_clean(gate)
+    report = gate.report
+    run.facts["gate"] = gate
+    return (f"{len(report.stacks)} stacks of {len(cloud)} environments; Checkov: {report.passed} passed, "
+            f"{report.failed} failed, {len(report.skips)} built-ins skipped with reasons; SARIF {gate.sarif}")
+
 
 def generate_data(run: StackRun) -> str:
     from features.names import TRANSACTIONS_FILE
@@ -183,10 +202,10 @@ def _send(run: StackRun, frame: pd.DataFrame, label: str):
 
 #: The local stack, in order. Call sites for the other engineers' steps are marked below.
 LOCAL_STACK_STEPS: list[Step] = [
+    Step("Synthesise cloud environments + policy gate", synth_and_gate),
     Step("Generate synthetic transactions", generate_data),
     Step("Feast apply", feast_apply),
     Step("Feast materialize", feast_materialize),
-    # ▶ LEAD: the "synthesise + gate all environments" step goes here (sahab synth --all, then the policy gate).
     Step("Start local broker + stream burst", stream_burst_step),
     Step("Train, export, sign, register v1 and v2", train_versions),
     Step("Start BentoML server", start_serving),

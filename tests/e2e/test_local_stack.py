@@ -36,13 +36,14 @@ def test_up_twice_then_down_runs_and_stops_the_stack_by_pid(tiny_stack: TinyStac
     try:
         first = sahab("up", env_file, "--traffic", "400")
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        assert "policy gate" in first.stdout and "stacks clean" in first.stdout
         assert "A/B split" in first.stdout and "drift, drifted traffic" in first.stdout
         assert "DRIFT in" in first.stdout.split("drift, drifted traffic")[1].splitlines()[0]
         server = running_server(env)
         assert server is not None and httpx.get(f"{server.url}/readyz").status_code == 200
         assert running_broker(env) is not None
 
-        second = sahab("up", env_file, "--traffic", "400")
+        second = sahab("up", env_file, "--traffic", "400", "--skip-infra")
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
         assert "kept" in second.stdout and "restarted" in second.stdout
         again = running_server(env)
