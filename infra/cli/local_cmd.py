@@ -54,8 +54,8 @@ def up_command(
 def _print_summary(run, outcomes) -> None:
     server = run.facts["server"]
     table = Table(title="Sahab local stack", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     if "gate" in run.facts:
         gate = run.facts["gate"]
         table.add_row("policy gate", f"{len(gate.report.stacks)} stacks clean ({gate.report.passed} checks passed); {gate.sarif}")
@@ -66,6 +66,9 @@ def _print_summary(run, outcomes) -> None:
     table.add_row("server", f"pid {server.pid}, log {server.log_path}")
     if "broker" in run.facts:
         table.add_row("broker", run.facts["broker"])
+    if "stream" in run.facts:
+        burst = run.facts["stream"]
+        table.add_row("Kafka → online store", f"{burst.applied} events applied, {burst.dead_lettered} dead-lettered")
     table.add_row("model versions", ", ".join(run.facts.get("versions", [])))
     clean = run.facts["clean_traffic"]
     table.add_row("A/B split", ", ".join(f"{v}: {clean.by_variant[v]} ({clean.share(v):.1%})" for v in sorted(clean.by_variant)))

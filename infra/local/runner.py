@@ -113,6 +113,7 @@ def stream_burst_step(run: StackRun) -> str:
     broker = start_local_broker(run.env)
     run.facts["broker"] = broker.bootstrap_servers
     burst = stream_burst(run.env, STREAM_BURST_EVENTS, progress=run.say)
+    run.facts["stream"] = burst
     return (f"broker {broker.bootstrap_servers} (pid {broker.pid}); {burst.produced} live events, "
             f"{burst.applied} applied to the feature stores, {burst.dead_lettered} dead-lettered")
 
