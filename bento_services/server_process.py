@@ -14,7 +14,6 @@ a YAML file). ``BENTOML_DO_NOT_TRACK`` is always set (no usage data leaves the m
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -23,15 +22,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import Environment, project_root
 from infra.errors import CommandFailed
+from infra.local.process_records import ProcessRecords, run_dir
 
 SERVICE_TARGET = "bento_services.fraud_scoring.service:FraudScoring"
-PID_FILE_NAME = "bentoml.pid"
-STATE_FILE_NAME = "bentoml.json"
 LOG_FILE_NAME = "bentoml.log"
 
 
@@ -50,11 +48,18 @@ class ServerRecord:
         return f"http://{self.host}:{self.port}"
 
     def is_alive(self) -> bool:
-        return _is_bentoml_serve(self.pid)
+        return SERVER_RECORDS.is_running(self.pid)
 
 
-def run_dir(env: Environment) -> Path:
-    return env.data_path() / "run"
+#: ``<data>/run/bentoml.pid`` and ``bentoml.json``; SIGKILL goes to the session, so workers stop too.
+SERVER_RECORDS = ProcessRecords(
+    name="bentoml",
+    description="the BentoML server",
+    record_type=ServerRecord,
+    is_ours=lambda command_line: b"bentoml" in command_line and b"serve" in command_line,
+    stop_signal=signal.SIGTERM,
+    kill_session=True,
+)
 
 
 def server_environment(env: Environment, environment_ref: str) -> dict[str, str]:
@@ -102,37 +107,20 @@ def start_server(
     try:
         wait_until_ready(record, process, ready_timeout_s)
     except CommandFailed:
-        _terminate(process.pid, timeout_s=10.0)
+        SERVER_RECORDS.terminate(process.pid, timeout_s=10.0)
         raise
-    (folder / PID_FILE_NAME).write_text(f"{process.pid}\n")
-    (folder / STATE_FILE_NAME).write_text(json.dumps(asdict(record), indent=2))
+    SERVER_RECORDS.save(env, record)
     return record
 
 
 def running_server(env: Environment) -> ServerRecord | None:
     """The server recorded for ``env`` if it still runs; stale records are removed."""
-    state = run_dir(env) / STATE_FILE_NAME
-    if not state.is_file():
-        return None
-    try:
-        record = ServerRecord(**json.loads(state.read_text()))
-    except (ValueError, TypeError):
-        _remove_records(env)
-        return None
-    if not record.is_alive():
-        _remove_records(env)
-        return None
-    return record
+    return SERVER_RECORDS.running(env)
 
 
 def stop_server(env: Environment, *, timeout_s: float = 20.0) -> bool:
     """Stop the recorded server by its pid; False when none was running."""
-    record = running_server(env)
-    if record is None:
-        return False
-    _terminate(record.pid, timeout_s=timeout_s)
-    _remove_records(env)
-    return True
+    return SERVER_RECORDS.stop(env, timeout_s=timeout_s)
 
 
 def wait_until_ready(record: ServerRecord, process: subprocess.Popen | None, timeout_s: float) -> None:
@@ -180,47 +168,3 @@ def _refuse_taken_port(host: str, port: int) -> None:
                 f"environment file or pass --port"
             )
 
-
-def _is_bentoml_serve(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z" and b"bentoml" in cmdline and b"serve" in cmdline
-
-
-def _terminate(pid: int, *, timeout_s: float) -> None:
-    """SIGTERM the server; SIGKILL its whole session (server + workers) if it is still there."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    if _wait_gone(pid, timeout_s):
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)  # start_new_session made the server its session's leader
-    except ProcessLookupError:
-        return
-    if not _wait_gone(pid, 5.0):
-        raise CommandFailed(f"the BentoML server (pid {pid}) did not stop after SIGTERM and SIGKILL")
-
-
-def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return True
-        except ChildProcessError:
-            pass  # not our child: judge from /proc
-        if not _is_bentoml_serve(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _remove_records(env: Environment) -> None:
-    for name in (PID_FILE_NAME, STATE_FILE_NAME):
-        (run_dir(env) / name).unlink(missing_ok=True)

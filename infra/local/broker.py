@@ -22,22 +22,18 @@ local environment find its port without configuration.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from features.ingest.connection import KafkaConnection
 from infra.config import Environment
 from infra.errors import CommandFailed, ConfigError
-
-#: Name of the broker's files under ``<data>/run/``.
-PID_FILE_NAME = "broker.pid"
-STATE_FILE_NAME = "broker.json"
+from infra.local.process_records import ProcessRecords
 
 
 @dataclass(frozen=True)
@@ -60,11 +56,17 @@ class LocalBroker:
 
     def is_alive(self) -> bool:
         """True while the recorded pid is still this Tansu broker (not a reused pid)."""
-        return _is_tansu_process(self.pid)
+        return BROKER_RECORDS.is_running(self.pid)
 
 
-def run_dir(env: Environment) -> Path:
-    return env.data_path() / "run"
+#: ``<data>/run/broker.pid`` and ``broker.json``; SIGINT is Tansu's clean stop (it ignores SIGTERM).
+BROKER_RECORDS = ProcessRecords(
+    name="broker",
+    description="the local broker",
+    record_type=LocalBroker,
+    is_ours=lambda command_line: b"tansu" in command_line[0],
+    stop_signal=signal.SIGINT,
+)
 
 
 def start_local_broker(
@@ -98,8 +100,6 @@ def start_local_broker(
             "set 'streaming.local_broker_port' to a free port, or leave it unset to pick one"
         )
     storage_url = storage_url or env.streaming.local_broker_storage
-    folder = run_dir(env)
-    folder.mkdir(parents=True, exist_ok=True)
     log_dir = env.data_path() / "broker"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "broker.log"
@@ -124,42 +124,25 @@ def start_local_broker(
         port=port,
         storage_url=storage_url,
         log_path=str(log_path),
-        state_path=str(folder / STATE_FILE_NAME),
+        state_path=str(BROKER_RECORDS.state_path(env)),
     )
     try:
         _wait_until_listening(process, port, ready_timeout_s, log_path)
     except CommandFailed:
-        _signal_and_wait(process.pid, timeout_s=5.0)
+        BROKER_RECORDS.terminate(process.pid, timeout_s=5.0)
         raise
-    (folder / PID_FILE_NAME).write_text(f"{process.pid}\n")
-    Path(broker.state_path).write_text(json.dumps(asdict(broker), indent=2))
+    BROKER_RECORDS.save(env, broker)
     return broker
 
 
 def running_broker(env: Environment) -> LocalBroker | None:
     """The broker recorded for ``env`` if it is still running; stale records are removed."""
-    state_path = run_dir(env) / STATE_FILE_NAME
-    if not state_path.is_file():
-        return None
-    try:
-        broker = LocalBroker(**json.loads(state_path.read_text()))
-    except (ValueError, TypeError):
-        _remove_records(env)
-        return None
-    if not broker.is_alive():
-        _remove_records(env)
-        return None
-    return broker
+    return BROKER_RECORDS.running(env)
 
 
 def stop_local_broker(env: Environment, *, timeout_s: float = 10.0) -> bool:
     """Stop the broker recorded for ``env`` by its pid. Returns False when none was running."""
-    broker = running_broker(env)
-    if broker is None:
-        return False
-    _signal_and_wait(broker.pid, timeout_s=timeout_s)
-    _remove_records(env)
-    return True
+    return BROKER_RECORDS.stop(env, timeout_s=timeout_s)
 
 
 # ---- process helpers ------------------------------------------------------------------------------
@@ -201,41 +184,3 @@ def _wait_until_listening(process: subprocess.Popen, port: int, timeout_s: float
             return
     raise CommandFailed(f"the local broker did not listen on 127.0.0.1:{port} within {timeout_s:g} s; see {log_path}")
 
-
-def _is_tansu_process(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
-    return not zombie and b"tansu" in cmdline.split(b"\0", 1)[0]
-
-
-def _signal_and_wait(pid: int, *, timeout_s: float) -> None:
-    """SIGINT (Tansu's clean stop), then SIGKILL if it is still there after ``timeout_s``."""
-    for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if _reap(pid) or not _is_tansu_process(pid):
-                return
-            time.sleep(0.05)
-    raise CommandFailed(f"the local broker (pid {pid}) did not stop after SIGINT and SIGKILL")
-
-
-def _reap(pid: int) -> bool:
-    """Collect the exit status if the broker is our child; True once it has exited."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False  # not our child: liveness is judged from /proc instead
-    return done == pid
-
-
-def _remove_records(env: Environment) -> None:
-    for name in (PID_FILE_NAME, STATE_FILE_NAME):
-        (run_dir(env) / name).unlink(missing_ok=True)
