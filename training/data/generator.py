@@ -104,6 +104,12 @@ COLUMNS: tuple[str, ...] = (
     "channel", "hour", "is_cross_border", "is_fraud",
 )
 
+#: Columns of the raw draws (indices, not ids; labels before noise) that ``_finish`` turns into ``COLUMNS``.
+RAW_COLUMNS: tuple[str, ...] = (
+    "customer", "merchant", "category", "event_timestamp", "amount_aed", "channel", "hour", "is_cross_border",
+    "is_fraud",
+)
+
 
 @dataclass(frozen=True)
 class Merchants:
@@ -235,19 +241,7 @@ def _genuine_transactions(
         + rng.normal(0.0, FRAUD_NOISE_SIGMA, n)
     )
     is_fraud = rng.random(n) < 1.0 / (1.0 + np.exp(-log_odds))
-    return pd.DataFrame(
-        {
-            "customer": who,
-            "merchant": merchant,
-            "category": category,
-            "event_timestamp": timestamps,
-            "amount_aed": amount,
-            "channel": channel,
-            "hour": hour,
-            "is_cross_border": is_cross_border,
-            "is_fraud": is_fraud,
-        }
-    )
+    return _raw_frame(who, merchant, category, timestamps, amount, channel, hour, is_cross_border, is_fraud)
 
 
 def _takeover_bursts(
@@ -261,8 +255,7 @@ def _takeover_bursts(
     """Account takeovers: a short burst of large, mostly online purchases on one stolen card."""
     victims = np.flatnonzero(rng.random(len(customers.ids)) < TAKEOVER_CUSTOMER_SHARE)
     if len(victims) == 0:
-        return pd.DataFrame(columns=["customer", "merchant", "category", "event_timestamp", "amount_aed", "channel",
-                                     "hour", "is_cross_border", "is_fraud"])
+        return pd.DataFrame(columns=list(RAW_COLUMNS))
     sizes = rng.integers(BURST_SIZE[0], BURST_SIZE[1] + 1, len(victims))
     who = np.repeat(victims, sizes)
     n = len(who)
@@ -283,19 +276,13 @@ def _takeover_bursts(
     is_cross_border = merchants.is_foreign[merchant] | (rng.random(n) < 0.45)
     medians = np.array([CATEGORIES[c].median_amount_aed for c in CATEGORY_NAMES])[category]
     amount = _amounts(rng, medians * 1.6 * (DRIFT_AMOUNT_FACTOR if drift else 1.0), np.full(n, 0.7))
-    return pd.DataFrame(
-        {
-            "customer": who,
-            "merchant": merchant,
-            "category": category,
-            "event_timestamp": timestamps,
-            "amount_aed": amount,
-            "channel": channel,
-            "hour": hour,
-            "is_cross_border": is_cross_border,
-            "is_fraud": np.ones(n, dtype=bool),
-        }
-    )
+    is_fraud = np.ones(n, dtype=bool)
+    return _raw_frame(who, merchant, category, timestamps, amount, channel, hour, is_cross_border, is_fraud)
+
+
+def _raw_frame(*columns: np.ndarray) -> pd.DataFrame:
+    """One frame of raw draws from arrays given in ``RAW_COLUMNS`` order."""
+    return pd.DataFrame(dict(zip(RAW_COLUMNS, columns, strict=True)))
 
 
 def _night_shift(moments: np.ndarray) -> np.ndarray:
