@@ -101,22 +101,9 @@ class Network(Construct):
         default_security_group.DefaultSecurityGroup(self, "DefaultSecurityGroup", vpc_id=self.vpc.id, ingress=[], egress=[])
 
         private_cidrs, public_cidrs = plan_subnets(props.vpc_cidr, props.az_count)
-        self.private_subnets = [
-            subnet.Subnet(
-                self, f"Private{i}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-private-{az}", "kubernetes.io/role/internal-elb": "1"},
-            )
-            for i, (cidr, az) in enumerate(zip(private_cidrs, self.availability_zones))
-        ]
-        self.public_subnets = [
-            subnet.Subnet(
-                self, f"Public{i}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{az}", "kubernetes.io/role/elb": "1"},
-            )
-            for i, (cidr, az) in enumerate(zip(public_cidrs, self.availability_zones))
-        ]
+        # EKS places internal load balancers by the internal-elb tag, internet-facing ones by the elb tag.
+        self.private_subnets = self._subnets("private", private_cidrs, elb_role_tag="kubernetes.io/role/internal-elb")
+        self.public_subnets = self._subnets("public", public_cidrs, elb_role_tag="kubernetes.io/role/elb")
         self._routing()
         self.flow_log_group = self._flow_logs()
         self.endpoint_security_group = self._endpoints()
@@ -135,6 +122,17 @@ class Network(Construct):
         return {"none": 0, "single": 1, "per_az": self.props.az_count}[self.props.nat_strategy]
 
     # ---- construction ---------------------------------------------------------------------------
+    def _subnets(self, tier: str, cidrs: list[str], *, elb_role_tag: str) -> list[subnet.Subnet]:
+        """One subnet of ``tier`` per AZ, with EKS's load balancer role tag; none gives instances public IPs."""
+        return [
+            subnet.Subnet(
+                self, f"{tier.capitalize()}{i}", vpc_id=self.vpc.id, cidr_block=cidr, availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{self.props.name_prefix}-{tier}-{az}", elb_role_tag: "1"},
+            )
+            for i, (cidr, az) in enumerate(zip(cidrs, self.availability_zones))
+        ]
+
     def _routing(self) -> None:
         name = self.props.name_prefix
         igw = internet_gateway.InternetGateway(self, "InternetGateway", vpc_id=self.vpc.id, tags={"Name": f"{name}-igw"})
