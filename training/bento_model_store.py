@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from infra.config import Environment
 from training.manifest import Manifest
+
+#: pathspec 1.x deprecates the pattern factory that BentoML 1.4 uses for its default ignore spec, built
+#: when ``bentoml.models`` first loads; the notice is about BentoML's code and tells our users nothing.
+BENTOML_PATHSPEC_NOTICE = r"GitWildMatchPattern \('gitwildmatch'\) is deprecated"
 
 
 def bentoml_home(env: Environment) -> Path:
@@ -30,8 +36,24 @@ def bentoml_env(env: Environment) -> dict[str, str]:
     return {"BENTOML_HOME": str(bentoml_home(env)), "BENTOML_DO_NOT_TRACK": "True"}
 
 
-def _model_store(env: Environment) -> Any:
+def _bentoml() -> ModuleType:
+    """``bentoml`` with its model API loaded, without pathspec's notice about BentoML's own code.
+
+    Feast runs ``warnings.simplefilter("once", DeprecationWarning)`` when it is imported (feast 0.67),
+    in front of any "ignore" a caller set (``sahab up`` sets one), so without this the notice lands in
+    the middle of ``sahab up``'s progress display when the first version is registered. Only that
+    message is silenced, and only while BentoML loads.
+    """
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=BENTOML_PATHSPEC_NOTICE, category=DeprecationWarning)
+        import bentoml
+        import bentoml.models
+    return bentoml
+
+
+def _model_store(env: Environment) -> Any:
+    _bentoml()
     from bentoml._internal.models.model import ModelStore  # the store class BentoML's own container builds
 
     root = bentoml_home(env) / "models"
@@ -45,7 +67,7 @@ def bentoml_tag(env: Environment, version_id: str) -> str:
 
 def register_in_bentoml(env: Environment, version_dir: Path, manifest: Manifest) -> str:
     """Copy a signed version folder into a new BentoML model; return its tag. Idempotent per version."""
-    import bentoml
+    bentoml = _bentoml()
     from bentoml.exceptions import NotFound
 
     store = _model_store(env)
@@ -68,7 +90,6 @@ def register_in_bentoml(env: Environment, version_dir: Path, manifest: Manifest)
 
 def bentoml_version_dir(env: Environment, version_id: str) -> Path:
     """The signed version folder inside the BentoML model of ``version_id`` (``NotFound`` if absent)."""
-    import bentoml
-
+    bentoml = _bentoml()
     model = bentoml.models.get(bentoml_tag(env, version_id), _model_store=_model_store(env))
     return Path(model.path) / version_id
