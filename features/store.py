@@ -9,6 +9,15 @@ Cloud settings come from the data stack's outputs (``data_bucket``, ``online_sto
 Redis AUTH token is never written to disk: the YAML names ``${SAHAB_REDIS_AUTH_TOKEN}`` and Feast
 expands it from the process environment when it reads the file. The rendered folder is
 ``<data path>/feature_repo`` in both cases (a cache of the rendering, safe to delete).
+
+Two optional cloud settings, never Terraform outputs, always from the environment:
+
+| setting           | variable                 | goes to                                                  | Default                    |
+|-------------------|--------------------------|----------------------------------------------------------|----------------------------|
+| ``s3_endpoint_url`` | ``SAHAB_S3_ENDPOINT_URL`` | the sources' ``s3_endpoint_override`` (written at apply) and ``FEAST_S3_ENDPOINT_URL`` (the registry) | AWS's regional S3 endpoint |
+| ``redis_ca_file``   | ``SAHAB_REDIS_CA_FILE``   | ``ssl_ca_certs=`` in the Redis connection string          | the system trust store (ElastiCache's certificates are publicly signed) |
+
+S3 is read through pyarrow's S3 client (``features.s3_filesystem``): s3fs is not installed.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlparse
 
 import yaml
 
@@ -26,11 +36,14 @@ from infra.config import Environment
 from infra.errors import CommandFailed, ConfigError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from feast import FeatureStore
 
 FEATURE_STORE_YAML = "feature_store.yaml"
 REDIS_AUTH_TOKEN_VARIABLE = "SAHAB_REDIS_AUTH_TOKEN"
 REDIS_PORT = 6379
+#: The only way to point Feast's S3 registry store (boto3) at another endpoint.
+FEAST_S3_ENDPOINT_VARIABLE = "FEAST_S3_ENDPOINT_URL"
 
 #: Start of materialisation when none is given: before any history the generator writes.
 MATERIALIZE_FROM = datetime(2000, 1, 1, tzinfo=UTC)
@@ -38,23 +51,57 @@ MATERIALIZE_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class CloudStoreSettings:
-    """Where a cloud environment's stores are, from the data stack's Terraform outputs."""
+    """Where a cloud environment's stores are, from the data stack's Terraform outputs.
+
+    ``s3_endpoint_url``: an S3-compatible endpoint (``http(s)://host[:port]``) instead of AWS's, for
+    emulators in tests or a UAE-resident S3-compatible store. Default: AWS's regional endpoint.
+    ``redis_ca_file``: PEM bundle that signed the Redis server's certificate, for a Redis whose
+    certificate is not publicly signed. Default: the system trust store.
+    """
 
     data_bucket: str
     online_store_endpoint: str
-    s3_endpoint_override: str | None = None
+    s3_endpoint_url: str | None = None
+    redis_ca_file: str | None = None
 
     #: Output names of ``stacks/data.py`` and the environment variables that may stand in for them.
-    OUTPUTS = {"data_bucket": "SAHAB_DATA_BUCKET", "online_store_endpoint": "SAHAB_ONLINE_STORE_ENDPOINT"}
+    OUTPUTS: ClassVar[dict[str, str]] = {
+        "data_bucket": "SAHAB_DATA_BUCKET", "online_store_endpoint": "SAHAB_ONLINE_STORE_ENDPOINT"
+    }
+    #: Optional settings, read from the environment in every case (the stacks do not output them).
+    OPTIONAL: ClassVar[dict[str, str]] = {"s3_endpoint_url": "SAHAB_S3_ENDPOINT_URL", "redis_ca_file": "SAHAB_REDIS_CA_FILE"}
+
+    def __post_init__(self) -> None:
+        problems = []
+        if "," in self.online_store_endpoint:
+            problems.append(f"'online_store_endpoint' must be one host[:port] (value: {self.online_store_endpoint!r})")
+        if self.s3_endpoint_url is not None:
+            url = urlparse(self.s3_endpoint_url)
+            if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+                problems.append(
+                    f"'s3_endpoint_url' ({self.OPTIONAL['s3_endpoint_url']}) must be http(s)://host[:port] "
+                    f"(value: {self.s3_endpoint_url!r})"
+                )
+        if self.redis_ca_file is not None and ("," in self.redis_ca_file or not Path(self.redis_ca_file).is_absolute()):
+            problems.append(
+                f"'redis_ca_file' ({self.OPTIONAL['redis_ca_file']}) must be an absolute path without ',' "
+                f"(Feast's connection string separator) (value: {self.redis_ca_file!r})"
+            )
+        if problems:
+            raise ConfigError(problems)
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any]) -> CloudStoreSettings:
-        """From ``terraform output -json`` (values may be ``{"value": ...}``) or a plain mapping."""
+    def from_outputs(cls, outputs: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> CloudStoreSettings:
+        """From ``terraform output -json`` (values may be ``{"value": ...}``) or a plain mapping; optional settings from ``environ``."""
         values = {key: (value.get("value") if isinstance(value, Mapping) else value) for key, value in outputs.items()}
         missing = [name for name in cls.OUTPUTS if not values.get(name)]
         if missing:
             raise ConfigError(f"the data stack outputs must include {missing} (deploy the data stack first)")
-        return cls(data_bucket=str(values["data_bucket"]), online_store_endpoint=str(values["online_store_endpoint"]))
+        return cls(
+            data_bucket=str(values["data_bucket"]),
+            online_store_endpoint=str(values["online_store_endpoint"]),
+            **cls._optional(environ),
+        )
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> CloudStoreSettings:
@@ -69,8 +116,20 @@ class CloudStoreSettings:
         return cls(
             data_bucket=source[cls.OUTPUTS["data_bucket"]],
             online_store_endpoint=source[cls.OUTPUTS["online_store_endpoint"]],
-            s3_endpoint_override=source.get("SAHAB_S3_ENDPOINT_URL") or None,
+            **cls._optional(source),
         )
+
+    @classmethod
+    def _optional(cls, environ: Mapping[str, str] | None) -> dict[str, str | None]:
+        source = os.environ if environ is None else environ
+        return {name: source.get(variable) or None for name, variable in cls.OPTIONAL.items()}
+
+
+def cloud_settings(env: Environment, cloud: CloudStoreSettings | None = None) -> CloudStoreSettings | None:
+    """``cloud`` (or the settings from the environment variables) for a cloud environment; None locally."""
+    if not env.is_cloud:
+        return None
+    return cloud or CloudStoreSettings.from_environ()
 
 
 def feature_repo_dir(env: Environment) -> Path:
@@ -85,10 +144,36 @@ def project_name(env: Environment) -> str:
 
 def offline_store_uri(env: Environment, cloud: CloudStoreSettings | None = None) -> str:
     """The folder (local) or S3 prefix (cloud) holding the offline parquet tables."""
-    if env.is_cloud:
-        settings = cloud or CloudStoreSettings.from_environ()
+    settings = cloud_settings(env, cloud)
+    if settings is not None:
         return f"s3://{settings.data_bucket}/offline"
     return str(env.data_path() / "offline")
+
+
+def read_offline_table(env: Environment, name: str, cloud: CloudStoreSettings | None = None) -> pd.DataFrame:
+    """One table of the offline store (e.g. ``transactions.parquet``), from the local folder or from S3.
+
+    S3 is read with pyarrow's client at ``s3_endpoint_url`` (default AWS's), credentials and region
+    from the AWS default chain, as Feast reads the sources.
+    """
+    import pyarrow.parquet as pq
+    from pyarrow.fs import S3FileSystem
+
+    settings = cloud_settings(env, cloud)
+    uri = f"{offline_store_uri(env, settings)}/{name}"
+    try:
+        if settings is None:
+            return pq.read_table(uri).to_pandas()
+        filesystem = S3FileSystem(endpoint_override=settings.s3_endpoint_url) if settings.s3_endpoint_url else S3FileSystem()
+        return pq.read_table(uri.removeprefix("s3://"), filesystem=filesystem).to_pandas()
+    except FileNotFoundError:
+        raise ConfigError(f"no offline table at {uri}: {_fill_offline_store_hint(env, settings)}") from None
+
+
+def _fill_offline_store_hint(env: Environment, settings: CloudStoreSettings | None) -> str:
+    if settings is None:
+        return f"run 'sahab data generate --env {env.name}' first"
+    return f"upload the offline tables to {offline_store_uri(env, settings)}/ (SSE-KMS with the data key) first"
 
 
 def feature_store_config(env: Environment, cloud: CloudStoreSettings | None = None) -> dict[str, Any]:
@@ -99,27 +184,31 @@ def feature_store_config(env: Environment, cloud: CloudStoreSettings | None = No
         "offline_store": {"type": "file"},
         "auth": {"type": "no_auth"},
     }
-    if not env.is_cloud:
+    settings = cloud_settings(env, cloud)
+    if settings is None:
         return {
             **config,
             "provider": "local",
             "registry": {"registry_type": "file", "path": "registry.db"},
             "online_store": {"type": "sqlite", "path": "online_store.db"},
         }
-    settings = cloud or CloudStoreSettings.from_environ()
-    host = settings.online_store_endpoint
-    address = host if ":" in host else f"{host}:{REDIS_PORT}"
     return {
         **config,
         "provider": "aws",
         "registry": {"registry_type": "file", "path": f"s3://{settings.data_bucket}/feast/registry.db"},
-        "online_store": {
-            "type": "redis",
-            "redis_type": "redis",
-            # TLS and AUTH are mandatory on the ElastiCache group; the token stays in the environment.
-            "connection_string": f"{address},ssl=true,password=${{{REDIS_AUTH_TOKEN_VARIABLE}}}",
-        },
+        "online_store": {"type": "redis", "redis_type": "redis", "connection_string": redis_connection_string(settings)},
     }
+
+
+def redis_connection_string(settings: CloudStoreSettings) -> str:
+    """Feast's Redis connection string: TLS always, the AUTH token as a variable reference, the CA when given."""
+    host = settings.online_store_endpoint
+    address = host if ":" in host else f"{host}:{REDIS_PORT}"
+    # TLS and AUTH are mandatory on the ElastiCache group; the token stays in the environment.
+    parts = [address, "ssl=true", f"password=${{{REDIS_AUTH_TOKEN_VARIABLE}}}"]
+    if settings.redis_ca_file:
+        parts.append(f"ssl_ca_certs={settings.redis_ca_file}")
+    return ",".join(parts)
 
 
 def render_feature_repo(env: Environment, cloud: CloudStoreSettings | None = None) -> Path:
@@ -138,10 +227,32 @@ def render_feature_repo(env: Environment, cloud: CloudStoreSettings | None = Non
 
 
 def feature_store_for(env: Environment, cloud: CloudStoreSettings | None = None) -> FeatureStore:
-    """A ``feast.FeatureStore`` for ``env`` (renders its ``feature_store.yaml`` first)."""
+    """A ``feast.FeatureStore`` for ``env`` (renders its ``feature_store.yaml`` first).
+
+    For a cloud environment it also makes ``s3://`` readable by Feast's file offline store
+    (``features.s3_filesystem``) and, with ``s3_endpoint_url``, sets ``FEAST_S3_ENDPOINT_URL`` in
+    this process for Feast's S3 registry (a different value already set is refused).
+    """
     from feast import FeatureStore
 
-    return FeatureStore(repo_path=str(render_feature_repo(env, cloud)))
+    settings = cloud_settings(env, cloud)
+    if settings is not None:
+        from features.s3_filesystem import use_arrow_s3_for_fsspec
+
+        use_arrow_s3_for_fsspec()
+        if settings.s3_endpoint_url:
+            _point_feast_registry_at(settings.s3_endpoint_url)
+    return FeatureStore(repo_path=str(render_feature_repo(env, settings)))
+
+
+def _point_feast_registry_at(endpoint_url: str) -> None:
+    current = os.environ.get(FEAST_S3_ENDPOINT_VARIABLE)
+    if current and current != endpoint_url:
+        raise ConfigError(
+            f"'{FEAST_S3_ENDPOINT_VARIABLE}' is {current!r} but 's3_endpoint_url' "
+            f"({CloudStoreSettings.OPTIONAL['s3_endpoint_url']}) is {endpoint_url!r}: unset one or make them equal"
+        )
+    os.environ[FEAST_S3_ENDPOINT_VARIABLE] = endpoint_url
 
 
 @dataclass(frozen=True)
@@ -159,20 +270,19 @@ def apply(env: Environment, cloud: CloudStoreSettings | None = None) -> AppliedR
     """Register the repository's objects (``features.definitions``) in the environment's registry.
 
     Objects of the project that the definitions no longer contain are removed, as ``feast apply`` does.
+    The sources carry the S3 endpoint (``s3_endpoint_url``) as Feast's ``s3_endpoint_override``, so
+    a changed endpoint takes a new ``apply``.
     """
     from features.definitions import feature_definitions
 
-    settings = (cloud or CloudStoreSettings.from_environ()) if env.is_cloud else None
+    settings = cloud_settings(env, cloud)
     store = feature_store_for(env, settings)
     uri = offline_store_uri(env, settings)
-    definitions = feature_definitions(uri, s3_endpoint_override=settings.s3_endpoint_override if settings else None)
+    definitions = feature_definitions(uri, s3_endpoint_override=settings.s3_endpoint_url if settings else None)
     wanted = definitions.objects()
     wanted_names = {(type(obj).__name__, obj.name) for obj in wanted}
-    stale: list[Any] = [
-        obj
-        for obj in (*store.list_feature_services(), *store.list_feature_views(), *store.list_entities())
-        if (type(obj).__name__, obj.name) not in wanted_names
-    ]
+    registered: list[Any] = [*store.list_feature_services(), *store.list_feature_views(), *store.list_entities()]
+    stale = [obj for obj in registered if (type(obj).__name__, obj.name) not in wanted_names]
     store.apply(wanted, objects_to_delete=stale, partial=False)
     return AppliedRepository(
         project=store.project,
@@ -200,7 +310,8 @@ def materialize(
     cloud: CloudStoreSettings | None = None,
 ) -> MaterializedRange:
     """Load the latest feature values in ``[start, end]`` from the offline into the online store."""
-    store = feature_store_for(env, cloud)
+    settings = cloud_settings(env, cloud)
+    store = feature_store_for(env, settings)
     views = [view.name for view in store.list_feature_views()]
     if not views:
         raise ConfigError(f"no feature views are registered for '{env.name}': run 'sahab features apply --env {env.name}'")
@@ -210,6 +321,6 @@ def materialize(
         store.materialize(start_date=start, end_date=end, feature_views=views)
     except FileNotFoundError as exc:
         raise CommandFailed(
-            f"an offline table is missing ({exc.filename or exc}): run 'sahab data generate --env {env.name}' first"
+            f"an offline table is missing ({exc.filename or exc}): {_fill_offline_store_hint(env, settings)}"
         ) from exc
     return MaterializedRange(start=start, end=end, feature_views=views)
