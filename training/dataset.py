@@ -24,7 +24,6 @@ import pandas as pd
 from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES, REQUEST_FIELDS, TRANSACTIONS_FILE
 from infra.config import Environment
 from infra.errors import CommandFailed, ConfigError
-from training.data.offline import offline_dir
 from training.preprocessing import Preprocessor
 
 #: How far before its transaction a row looks its features up (one microsecond: "just before").
@@ -102,14 +101,12 @@ def historical_rows(store, transactions: pd.DataFrame) -> pd.DataFrame:
 
 def build_training_set(env: Environment, store=None) -> TrainingSet:
     """Read the labelled transactions, join their features through Feast and split them by time."""
-    path = offline_dir(env) / TRANSACTIONS_FILE
-    if not path.exists():
-        raise ConfigError(f"no labelled transactions at {path}: run 'sahab data generate --env {env.name}' first")
-    if store is None:
-        from features.store import feature_store_for
+    from features.store import feature_store_for, read_offline_table
 
+    labelled = read_offline_table(env, TRANSACTIONS_FILE)  # local folder or S3; a missing table says how to fill it
+    if store is None:
         store = feature_store_for(env)
-    rows = historical_rows(store, pd.read_parquet(path))
+    rows = historical_rows(store, labelled)
     validation_start = rows[TRANSACTION_TIME].max() - pd.Timedelta(days=env.training.validation_days)
     is_validation = rows[TRANSACTION_TIME] > validation_start
     train, validation = rows[~is_validation].reset_index(drop=True), rows[is_validation].reset_index(drop=True)

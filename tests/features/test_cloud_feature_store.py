@@ -369,6 +369,26 @@ def test_the_training_join_from_s3_equals_an_independent_point_in_time_join(clou
             wanted["txn_count_7d"], pytest.approx(wanted["amount_max_7d_aed"]), wanted["is_fraud"])
 
 
+def test_the_training_set_of_a_cloud_environment_reads_its_labels_from_s3(
+    cloud: CloudRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``sahab train --env smb`` does in a Kubernetes Job: settings from the environment variables."""
+    from training.dataset import build_training_set
+
+    for variable, value in (("SAHAB_DATA_BUCKET", BUCKET), ("SAHAB_ONLINE_STORE_ENDPOINT", cloud.settings.online_store_endpoint),
+                            ("SAHAB_S3_ENDPOINT_URL", cloud.moto_url), ("SAHAB_REDIS_CA_FILE", cloud.settings.redis_ca_file)):
+        monkeypatch.setenv(variable, value)
+    labelled = cloud.local_tables[TRANSACTIONS_FILE]
+    # The tiny table has few frauds: hold out just enough days for the last one to fall in validation.
+    last_fraud = labelled.loc[labelled["is_fraud"] == 1, "event_timestamp"].max()
+    validation_days = int((labelled["event_timestamp"].max() - last_fraud) / pd.Timedelta(days=1)) + 1
+    env = cloud.env.model_copy(update={"training": cloud.env.training.model_copy(update={"validation_days": validation_days})})
+    training_set = build_training_set(env, store=cloud.store)
+    assert len(training_set.train) + len(training_set.validation) == len(labelled)
+    assert set(training_set.validation["transaction_id"]) <= set(labelled["transaction_id"])
+    assert training_set.validation["event_timestamp"].min() > training_set.train["event_timestamp"].max()
+
+
 def test_a_push_appends_to_the_s3_table_and_reaches_redis(cloud: CloudRepository) -> None:
     from feast.data_source import PushMode
 
