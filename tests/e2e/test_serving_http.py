@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -11,6 +12,7 @@ from http_helpers import metric, score, transaction
 from oracle import expected_scores
 from typer.testing import CliRunner
 
+from bento_services.prediction_log import predictions_dir, read_predictions
 from bento_services.traffic import payloads_from_frame
 from infra.cli.main import app
 
@@ -26,6 +28,20 @@ def test_scores_for_known_entities_equal_the_onnx_model_run_directly(ab_server, 
         mine = [i for i, a in enumerate(answers) if a["model_version"] == version]
         np.testing.assert_allclose([answers[i]["score"] for i in mine],
                                    expected_scores(env, version, [items[i] for i in mine]), atol=1e-6)
+
+
+def test_an_answer_is_json_as_the_openapi_document_says_and_is_logged_for_drift_and_in_the_json_log(ab_server) -> None:
+    env, _, record = ab_server
+    response = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000002", transaction_id="t-logged")]})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    [answer] = response.json()
+    assert answer["transaction_id"] == "t-logged" and answer["variant"] in ("a", "b") and answer["model_version"]
+    documented = httpx.get(f"{record.url}/docs.json").json()["paths"]["/score"]["post"]["responses"]["200"]
+    assert documented["content"]["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/TransactionScore"}
+    logged = read_predictions(predictions_dir(env)).set_index("transaction_id").loc["t-logged"]
+    assert (logged["variant"], logged["model_version"], logged["score"]) == (
+        answer["variant"], answer["model_version"], pytest.approx(answer["score"]))
+    assert '"event": "scored"' in Path(record.log_path).read_text()
 
 
 def test_ab_split_over_2000_entities_is_within_three_points_and_sticky(ab_server) -> None:
