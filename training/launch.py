@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from infra.errors import CommandFailed
+from infra.local.process_records import stop_child
 from training.worker import DIGEST_PATTERN, PROGRESS_FILE, EpochReport, train_process
 
 TORCHRUN_LOG = "torchrun.log"
@@ -98,13 +99,7 @@ def _run_torchrun(
                     raise CommandFailed(f"torchrun did not finish within {timeout_s:.0f} s; log: {log_path}")
                 time.sleep(POLL_INTERVAL_S)
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_child(process)
     _report_new_epochs(progress_path, reported, on_epoch)
     if process.returncode != 0:
         tail = log_path.read_text()[-LOG_TAIL_CHARS:]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,6 +28,22 @@ from infra.errors import CommandFailed
 
 #: Seconds to wait for a process to disappear after SIGKILL.
 KILL_WAIT_S = 5.0
+
+
+def stop_child(process: subprocess.Popen, *, timeout_s: float = 10.0) -> None:
+    """Stop a child this process started and still holds: SIGTERM, SIGKILL after ``timeout_s``; reaped either way.
+
+    For children that live only as long as their parent (a torchrun launch, a test's moto or redis
+    server); what must outlive its starter is recorded and stopped through ``ProcessRecords``.
+    """
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=KILL_WAIT_S)
 
 
 class Recorded(Protocol):

@@ -48,6 +48,7 @@ from features.names import (
 )
 from features.store import CloudStoreSettings
 from infra.config import Environment, load_environment, parse_environment
+from infra.local.process_records import stop_child
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -80,19 +81,8 @@ def wait_until(ready: Callable[[], object], process: subprocess.Popen, name: str
             return
         except Exception:  # noqa: BLE001 - not up yet, whatever the client says
             time.sleep(0.05)
-    stop(process)
+    stop_child(process)
     raise RuntimeError(f"{name} did not answer within {timeout_s} s:\n{log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server this module started, by its own pid."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # ---- servers ------------------------------------------------------------------------------------
@@ -130,7 +120,7 @@ def moto_url(aws_environment: None, tmp_path_factory: pytest.TempPathFactory) ->
         wait_until(lambda: httpx.get(f"{url}/moto-api/", timeout=1.0).raise_for_status(), process, "moto_server", log)
         yield url
     finally:
-        stop(process)
+        stop_child(process)
 
 
 @dataclass(frozen=True)
@@ -208,7 +198,7 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
                                        password=REDIS_TOKEN, socket_timeout=2).ping(), process, "redis-server", folder / "redis.log")
         yield TlsRedis(port=port, tls=tls)
     finally:
-        stop(process)
+        stop_child(process)
 
 
 # ---- the cloud repository -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from infra.config import Environment, ModelRegistryConfig, load_environment
+from infra.local.process_records import stop_child
 
 VENV_BIN = Path(sys.executable).parent
 FEATURES = ["customer_transactions:txn_count_24h", "merchant_risk:merchant_fraud_rate_30d"]
@@ -93,13 +94,8 @@ class MotoServer:
         raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout_s} s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process:
+            stop_child(self.process)
 
 
 @pytest.fixture(scope="module")

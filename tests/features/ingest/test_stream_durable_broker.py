@@ -21,6 +21,7 @@ from features.ingest.producer import produce_payloads
 from features.ingest.synthetic import synthetic_events
 from features.ingest.topics import ensure_topics
 from infra.local.broker import LocalBroker, start_local_broker, stop_local_broker
+from infra.local.process_records import stop_child
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +56,7 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_child(server)
 
 
 def _boto_credentials() -> dict[str, str]:
