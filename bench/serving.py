@@ -7,18 +7,23 @@ Four measurements, written to ``bench/results/serving.json`` with a plot ``bench
 (b) int8 vs fp32 ONNX Runtime, per call at batch 1 and 64;
 (c) HTTP: the BentoML service (one variant: the latest version; online features, routing, logging
     included) vs a bare uvicorn echo endpoint (the HTTP floor: parse the same JSON body, answer it)
-    and a no-op BentoML service (BentoML's own floor), p50/p99 latency and requests/s at 1 and 32
-    concurrent loopback clients (one transaction per request; an aiohttp client on the same
-    machine), with and without adaptive batching;
-(d) Feast online read p50/p99 of ``fraud_model_v1`` for one transaction's entities: SQLite, and
-    Redis when ``redis-server`` is installed (started on a free loopback port, stopped by pid).
+    and a no-op BentoML service (BentoML's own floor; once with BentoML's defaults, once with the
+    Sahab service's setting of no tracing spans on ``/score``), p50/p99 latency, requests/s and the
+    server's CPU time per request (its whole process tree, from ``/proc``) at 1 and 32 concurrent
+    loopback clients (one transaction per request; an aiohttp client on the same machine), with and
+    without adaptive batching. All five servers run at once and are measured in interleaved rounds
+    (``--rounds``, default 3); each figure is the median over the rounds, the rounds are in the JSON;
+(d) online read p50/p99 of ``fraud_model_v1`` for one transaction's entities, through Feast's
+    ``get_online_features`` and through the service's own read (``OnlineFeatures.lookup``: one
+    ``OnlineStore.online_read`` per feature view): SQLite, and Redis when ``redis-server`` is
+    installed (started on a free loopback port, stopped by pid).
 
 Prerequisite: ``sahab up local`` (or ``sahab train``) has registered a version. The servers run on
 a copy of the data folder, so the benchmark's predictions never reach the real prediction log.
 Targets (from the issue), reported as met or not: raw ORT >= 2x torch eager at batch 1; service
 p50 within 2 ms of the HTTP floor; adaptive batching >= 2x throughput at 32 clients.
 
-Run: ``.venv/bin/python bench/serving.py [--env local] [--requests 3000]``
+Run: ``.venv/bin/python bench/serving.py [--env local] [--requests 2000] [--rounds 3]``
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 PLOT = ROOT / "bench" / "results" / "serving.png"
+
+from infra.local.process_records import stop_child  # noqa: E402 - after the path fix above
 
 
 # ---- small helpers ------------------------------------------------------------------------------
@@ -145,7 +152,7 @@ class Transaction(BaseModel):
     customer_id: str
 
 
-@bentoml.service(name="noop")
+@bentoml.service(SERVICE_OPTIONS)
 class Noop:
     @bentoml.api
     async def score(self, transactions: list[Transaction]) -> list[dict]:
@@ -153,9 +160,11 @@ class Noop:
 '''
 
 
-def start_noop_bento(folder: Path) -> tuple[subprocess.Popen, str]:
+def start_noop_bento(folder: Path, *, tracing: dict[str, Any] | None = None) -> tuple[subprocess.Popen, str]:
     """BentoML's own floor: the same HTTP stack and pydantic parsing, no model, no features."""
-    (folder / "noop_bento.py").write_text(NOOP_BENTO)
+    # BentoML's defaults are "tracing not given": an empty ``tracing={}`` breaks its config lookup at start-up.
+    options = 'name="noop"' + (f", tracing={tracing!r}" if tracing else "")
+    (folder / "noop_bento.py").write_text(NOOP_BENTO.replace("SERVICE_OPTIONS", options))
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bentoml", "serve", "noop_bento:Noop", "--host", "127.0.0.1", "--port", str(port)],
@@ -180,9 +189,21 @@ def wait_for_port(port: int, *, what: str, timeout_s: float) -> str:
     raise RuntimeError(f"{what} did not start on port {port} within {timeout_s:g} s")
 
 
-def stop_process(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    """SIGTERM to the server's whole session, then wait until every process of it is gone.
+
+    Waiting for the workers too keeps one setup's shutdown from running into the next one's measurement.
+    """
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(20)
+    process.wait(timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"processes of session {process.pid} still run {timeout_s:g} s after SIGTERM")
 
 
 def start_echo(folder: Path) -> tuple[subprocess.Popen, str]:
@@ -194,6 +215,22 @@ def start_echo(folder: Path) -> tuple[subprocess.Popen, str]:
         cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     return process, wait_for_port(port, what="the uvicorn echo server", timeout_s=30)
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and all its descendants (Linux ``/proc``); None where unreadable."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    try:
+        while pending:
+            current = pending.pop()
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        return None
+    return total
 
 
 async def _load(url: str, bodies: list[bytes], concurrency: int) -> dict[str, Any]:
@@ -226,9 +263,15 @@ async def _load(url: str, bodies: list[bytes], concurrency: int) -> dict[str, An
     }
 
 
-def load(url: str, bodies: list[bytes], concurrency: int, warmup: int = 100) -> dict[str, Any]:
+def load(url: str, bodies: list[bytes], concurrency: int, server_pid: int, warmup: int = 300) -> dict[str, Any]:
+    """One measured run after a short warm-up; adds the server's CPU milliseconds per request."""
     asyncio.run(_load(url, bodies[:warmup], min(concurrency, 8)))
-    return asyncio.run(_load(url, bodies, concurrency))
+    cpu_before = tree_cpu_seconds(server_pid)
+    result = asyncio.run(_load(url, bodies, concurrency))
+    cpu_after = tree_cpu_seconds(server_pid)
+    if cpu_before is not None and cpu_after is not None:
+        result["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1e3 / result["requests"], 3)
+    return result
 
 
 def request_bodies(env, count: int) -> list[bytes]:
@@ -242,47 +285,95 @@ def request_bodies(env, count: int) -> list[bytes]:
     return [json.dumps({"transactions": [item]}).encode() for item in items]
 
 
-def bench_http(env, version_id: str, work: Path, requests: int) -> dict[str, Any]:
+def summarise_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds of one setup and client count; the rounds themselves are kept."""
+    summary: dict[str, Any] = {"requests": sum(r["requests"] for r in rounds)}
+    for field in ("p50_ms", "p99_ms", "requests_per_s", "server_cpu_ms_per_request"):
+        values = [r[field] for r in rounds if field in r]
+        if values:
+            summary[field] = round(statistics.median(values), 3)
+    statuses: dict[str, int] = {}
+    for r in rounds:
+        for status, count in r["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    return {**summary, "statuses": statuses, "rounds": rounds}
+
+
+def start_service(env, version_id: str, work: Path, *, batching: bool) -> tuple[Any, Any]:
+    """The Sahab service on its own copy of the data folder (own run records and prediction log)."""
     import yaml
 
-    from bento_services.server_process import start_server, stop_server
+    from bento_services.server_process import start_server
     from infra.config import parse_environment
 
-    data_copy = work / "data"
+    name = "batching" if batching else "plain"
+    data_copy = work / f"data-{name}"
     shutil.copytree(env.data_path(), data_copy,
                     ignore=shutil.ignore_patterns("run", "predictions", "reports", "training", "bentoml", "broker"))
+    data = env.model_dump(mode="json", exclude_none=True)
+    data["data_dir"] = str(data_copy)
+    data["serving"].update(port=free_port(), adaptive_batching=batching,
+                           variants=[{"name": "a", "model_version": version_id, "weight": 1.0}])
+    served = parse_environment(data, source="bench")
+    env_file = work / f"env-{name}" / f"{served.name}.yaml"
+    env_file.parent.mkdir()
+    env_file.write_text(yaml.safe_dump(data))
+    return served, start_server(served, environment_ref=str(env_file))
+
+
+def bench_http(env, version_id: str, work: Path, requests: int, rounds: int) -> dict[str, Any]:
+    """Every setup is started first, then measured in interleaved rounds (medians reported).
+
+    On a small shared machine a setup measured once, after another, picks up whatever the machine
+    did meanwhile (run-to-run swings of 2x at 1 client were seen); interleaving spreads that over all.
+    """
+    from bento_services.server_process import stop_server
+
     bodies = request_bodies(env, requests)
-    out: dict[str, Any] = {"requests_per_run": requests, "body": "one transaction per request"}
-    for key, starter in (("http_floor_uvicorn_echo", start_echo), ("bentoml_noop_service", start_noop_bento)):
-        process, url = starter(work)
-        try:
-            out[key] = {f"clients_{c}": load(url, bodies, c) for c in (1, 32)}
-        finally:
-            stop_process(process)
-    for batching in (False, True):
-        data = env.model_dump(mode="json", exclude_none=True)
-        data["data_dir"] = str(data_copy)
-        data["serving"].update(port=free_port(), adaptive_batching=batching,
-                               variants=[{"name": "a", "model_version": version_id, "weight": 1.0}])
-        served = parse_environment(data, source="bench")
-        folder = work / f"env-{'batching' if batching else 'plain'}"
-        folder.mkdir()
-        env_file = folder / f"{served.name}.yaml"
-        env_file.write_text(yaml.safe_dump(data))
-        record = start_server(served, environment_ref=str(env_file))
-        try:
-            key = "bentoml_adaptive_batching" if batching else "bentoml_no_batching"
-            out[key] = {f"clients_{c}": load(record.url, bodies, c) for c in (1, 32)}
-            out[key]["batch_max_latency_ms"] = served.serving.batch_max_latency_ms
-        finally:
+    out: dict[str, Any] = {"requests_per_run": requests, "rounds": rounds, "body": "one transaction per request"}
+    processes: list[subprocess.Popen] = []
+    services = []
+    targets: dict[str, tuple[str, int]] = {}  # setup -> (url, server pid)
+    try:
+        for key, starter in (
+            ("http_floor_uvicorn_echo", start_echo),
+            ("bentoml_noop_service", start_noop_bento),
+            # The service's setting (``UNTRACED_ROUTES`` in bento_services/fraud_scoring/service.py; importing that
+            # module would verify the environment's models here).
+            ("bentoml_noop_service_untraced",
+             lambda folder: start_noop_bento(folder, tracing={"excluded_urls": ["/score$"]})),
+        ):
+            (work / key).mkdir()
+            process, url = starter(work / key)
+            processes.append(process)
+            targets[key] = (url, process.pid)
+        for key, batching in (("bentoml_no_batching", False), ("bentoml_adaptive_batching", True)):
+            served, record = start_service(env, version_id, work, batching=batching)
+            services.append(served)
+            targets[key] = (record.url, record.pid)
+        measured: dict[str, dict[int, list[dict[str, Any]]]] = {key: {1: [], 32: []} for key in targets}
+        for round_no in range(1, rounds + 1):
+            for key, (url, pid) in targets.items():
+                print(f"    round {round_no}/{rounds}: {key}", flush=True)
+                for clients in (1, 32):
+                    measured[key][clients].append(load(url, bodies, clients, pid))
+        for key, by_clients in measured.items():
+            out[key] = {f"clients_{c}": summarise_rounds(runs) for c, runs in by_clients.items()}
+        out["bentoml_adaptive_batching"]["batch_max_latency_ms"] = services[-1].serving.batch_max_latency_ms
+    finally:
+        for served in services:
             stop_server(served)
+        for process in processes:
+            stop_process(process)
     floor, plain, batched = out["http_floor_uvicorn_echo"], out["bentoml_no_batching"], out["bentoml_adaptive_batching"]
-    noop = out["bentoml_noop_service"]
+    noop, untraced = out["bentoml_noop_service"], out["bentoml_noop_service_untraced"]
     out["service_p50_minus_floor_ms"] = {
         "no_batching_1_client": round(plain["clients_1"]["p50_ms"] - floor["clients_1"]["p50_ms"], 3),
         "batching_1_client": round(batched["clients_1"]["p50_ms"] - floor["clients_1"]["p50_ms"], 3),
         "bentoml_noop_1_client": round(noop["clients_1"]["p50_ms"] - floor["clients_1"]["p50_ms"], 3),
-        "no_batching_minus_bentoml_noop_1_client": round(plain["clients_1"]["p50_ms"] - noop["clients_1"]["p50_ms"], 3),
+        "bentoml_noop_untraced_1_client": round(untraced["clients_1"]["p50_ms"] - floor["clients_1"]["p50_ms"], 3),
+        "no_batching_minus_bentoml_noop_untraced_1_client": round(
+            plain["clients_1"]["p50_ms"] - untraced["clients_1"]["p50_ms"], 3),
     }
     out["batching_throughput_ratio_32_clients"] = round(
         batched["clients_32"]["requests_per_s"] / plain["clients_32"]["requests_per_s"], 2)
@@ -291,25 +382,31 @@ def bench_http(env, version_id: str, work: Path, requests: int) -> dict[str, Any
 
 # ---- (d): Feast online reads --------------------------------------------------------------------
 
-def read_latencies(store, rows: list[dict[str, str]], reads: int) -> dict[str, float]:
+def read_latencies(store, rows: list[dict[str, str]], reads: int) -> dict[str, Any]:
+    """One transaction's features per read, through ``get_online_features`` and through the service's read."""
+    from bento_services.fraud_scoring.online_features import OnlineFeatures
+    from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, TransactionIn
     from features.names import FRAUD_MODEL_FEATURE_SERVICE
 
     service = store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE)
-    picks = iter(rows * (reads // len(rows) + 1))
-
-    def read() -> None:
-        row = next(picks)
-        store.get_online_features(features=service, entity_rows=[row]).to_dict()
-
-    samples: list[float] = []
-    for _ in range(50):
-        read()
-    for _ in range(reads):
-        started = time.perf_counter()
-        read()
-        samples.append(time.perf_counter() - started)
-    return {"reads": reads, "p50_ms": round(statistics.median(samples) * 1e3, 3),
-            "p99_ms": round(percentile(samples, 99) * 1e3, 3)}
+    online = OnlineFeatures(store, FRAUD_MODEL_FEATURE_SERVICE)
+    example = EXAMPLE_INPUT["transactions"][0]
+    transactions = [TransactionIn(**{**example, **row}) for row in rows]
+    readers = {
+        "get_online_features": lambda i: store.get_online_features(features=service, entity_rows=[rows[i]]).to_dict(),
+        "service_read": lambda i: online.lookup([transactions[i]]),
+    }
+    out: dict[str, Any] = {"reads": reads}
+    for name, read in readers.items():
+        for i in range(50):
+            read(i % len(rows))
+        samples: list[float] = []
+        for i in range(reads):
+            started = time.perf_counter()
+            read(i % len(rows))
+            samples.append(time.perf_counter() - started)
+        out[name] = {"p50_ms": round(statistics.median(samples) * 1e3, 3), "p99_ms": round(percentile(samples, 99) * 1e3, 3)}
+    return out
 
 
 def bench_feast(env, work: Path, reads: int) -> dict[str, Any]:
@@ -354,8 +451,7 @@ def bench_redis(env, work: Path, rows: list[dict[str, str]], reads: int) -> dict
         store.materialize(start_date=datetime(2000, 1, 1, tzinfo=UTC), end_date=datetime.now(UTC))
         return read_latencies(store, rows, reads)
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_child(server)
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -389,16 +485,17 @@ def plot(result: dict[str, Any]) -> None:
     axes[0].set_title("(a)(b) model call")
     axes[0].legend()
     http = result["http"]
-    setups = ("http_floor_uvicorn_echo", "bentoml_noop_service", "bentoml_no_batching", "bentoml_adaptive_batching")
-    labels = ("uvicorn echo", "BentoML no-op", "Sahab", "Sahab + batching")
+    setups = ("http_floor_uvicorn_echo", "bentoml_noop_service", "bentoml_noop_service_untraced", "bentoml_no_batching",
+              "bentoml_adaptive_batching")
+    labels = ("uvicorn\necho", "BentoML\nno-op", "BentoML no-op\nuntraced", "Sahab", "Sahab +\nbatching")
     for offset, clients in enumerate((1, 32)):
-        axes[1].bar([i + offset * 0.4 for i in range(4)], [http[s][f"clients_{clients}"]["p50_ms"] for s in setups],
+        axes[1].bar([i + offset * 0.4 for i in range(len(setups))], [http[s][f"clients_{clients}"]["p50_ms"] for s in setups],
                     width=0.4, label=f"{clients} clients")
-        axes[2].bar([i + offset * 0.4 for i in range(4)],
+        axes[2].bar([i + offset * 0.4 for i in range(len(setups))],
                     [http[s][f"clients_{clients}"]["requests_per_s"] for s in setups], width=0.4,
                     label=f"{clients} clients")
     for ax, title, unit in ((axes[1], "(c) latency p50", "ms"), (axes[2], "(c) throughput", "requests/s")):
-        ax.set_xticks([i + 0.2 for i in range(4)], labels, fontsize=8)
+        ax.set_xticks([i + 0.2 for i in range(len(setups))], labels, fontsize=7)
         ax.set_yscale("log")
         ax.set_title(title)
         ax.set_ylabel(unit)
@@ -411,7 +508,8 @@ def plot(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="local", help="Environment whose latest version is measured.")
-    parser.add_argument("--requests", type=int, default=3000, help="Requests per HTTP run.")
+    parser.add_argument("--requests", type=int, default=2000, help="Requests per HTTP run.")
+    parser.add_argument("--rounds", type=int, default=3, help="Interleaved rounds over the HTTP setups (medians).")
     parser.add_argument("--reads", type=int, default=2000, help="Feast online reads per store.")
     args = parser.parse_args()
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
@@ -434,7 +532,7 @@ def main() -> None:
         print("(d) Feast online reads...", flush=True)
         result["feast_online_read"] = bench_feast(env, work, args.reads)
         print("(c) HTTP...", flush=True)
-        result["http"] = bench_http(env, verified.version_id, work, args.requests)
+        result["http"] = bench_http(env, verified.version_id, work, args.requests, args.rounds)
     result["targets"] = targets(result)
     result["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
