@@ -150,11 +150,15 @@ def offline_store_uri(env: Environment, cloud: CloudStoreSettings | None = None)
     return str(env.data_path() / "offline")
 
 
-def read_offline_table(env: Environment, name: str, cloud: CloudStoreSettings | None = None) -> pd.DataFrame:
+def read_offline_table(
+    env: Environment, name: str, cloud: CloudStoreSettings | None = None, *, filters: list[tuple] | None = None
+) -> pd.DataFrame:
     """One table of the offline store (e.g. ``transactions.parquet``), from the local folder or from S3.
 
     S3 is read with pyarrow's client at ``s3_endpoint_url`` (default AWS's), credentials and region
-    from the AWS default chain, as Feast reads the sources.
+    from the AWS default chain, as Feast reads the sources. ``filters`` (pyarrow's DNF, e.g.
+    ``[("event_timestamp", ">=", start)]``) are applied while reading, so only matching row groups
+    are fetched.
     """
     import pyarrow.parquet as pq
     from pyarrow.fs import S3FileSystem
@@ -163,9 +167,9 @@ def read_offline_table(env: Environment, name: str, cloud: CloudStoreSettings | 
     uri = f"{offline_store_uri(env, settings)}/{name}"
     try:
         if settings is None:
-            return pq.read_table(uri).to_pandas()
+            return pq.read_table(uri, filters=filters).to_pandas()
         filesystem = S3FileSystem(endpoint_override=settings.s3_endpoint_url) if settings.s3_endpoint_url else S3FileSystem()
-        return pq.read_table(uri.removeprefix("s3://"), filesystem=filesystem).to_pandas()
+        return pq.read_table(uri.removeprefix("s3://"), filesystem=filesystem, filters=filters).to_pandas()
     except FileNotFoundError:
         raise ConfigError(f"no offline table at {uri}: {_fill_offline_store_hint(env, settings)}") from None
 

@@ -16,8 +16,9 @@ One cycle per batch, in this order (the order *is* the delivery guarantee):
 
 Offline rows (as of each transaction) leave the state's outbox in bulk every few seconds and on
 shutdown (see ``offline``). A new state file is first seeded with the recorded transactions still
-inside the windows, so streamed and batch features count the same history. ``stop()`` (wired to
-SIGTERM by the CLI) ends the loop after the current batch, flushes the outbox and leaves the group.
+inside the windows (``seeding``: local parquet or S3), so streamed and batch features count the
+same history. ``stop()`` (wired to SIGTERM by the CLI) ends the loop after the current batch,
+flushes the outbox and leaves the group.
 """
 
 from __future__ import annotations
@@ -37,16 +38,16 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from features.ingest import rolling
 from features.ingest.connection import KafkaConnection, connection_for
 from features.ingest.dlq import dead_letter_headers
-from features.ingest.events import InvalidEvent, TransactionEventV1, event_from_record, parse_event
+from features.ingest.events import InvalidEvent, TransactionEventV1, parse_event
 from features.ingest.metrics import IngestMetrics
 from features.ingest.offline import FeastPushSink, OfflineSink, ParquetAppendSink
 from features.ingest.producer import EventProducer
+from features.ingest.seeding import recorded_events_since
 from features.ingest.state import Coordinates, IngestState, insert_sorted
 from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_PUSH_SOURCE as PUSH_SOURCE
 from features.names import CUSTOMER_TRANSACTIONS_VIEW as FEATURE_VIEW
 from features.names import TIMESTAMP_FIELD as TIMESTAMP_COLUMN
-from features.names import TRANSACTIONS_FILE
 from infra.config import Environment
 from infra.errors import CommandFailed
 
@@ -369,25 +370,12 @@ class Ingestor:
         """On a new state file, load the recorded transactions still inside the windows into the history.
 
         Without this, a customer's first streamed event would count only streamed events, while the
-        batch rows (and training) count the recorded ones too. Only a local offline store is read;
-        in the cloud the state starts empty (see docs/streaming.md).
+        batch rows (and training) count the recorded ones too.
         """
-        from features.store import offline_store_uri
-
-        path = Path(offline_store_uri(self.env)) / TRANSACTIONS_FILE if not self.env.is_cloud else None
-        if path is None or not path.is_file():
-            self.state.seed([], source="none")
-            return
         since = self.clock() - rolling.RETENTION
-        frame = pd.read_parquet(path, filters=[(TIMESTAMP_COLUMN, ">=", pd.Timestamp(since))])
-        events = []
-        for record in frame.to_dict("records"):
-            try:
-                events.append(event_from_record(record))
-            except ValueError as exc:  # a recorded row the contract refuses: the stream would refuse it too
-                log.warning("not seeding transaction %s: %s", record.get("transaction_id"), exc)
-        added = self.state.seed(events, source=str(path))
-        log.info("seeded the stream state with %d recorded transactions since %s from %s", added, since, path)
+        events, source = recorded_events_since(self.env, since)
+        added = self.state.seed(events, source=source)
+        log.info("seeded the stream state with %d recorded transactions since %s from %s", added, since, source)
 
     def _topic_partitions(self, timeout_s: float = 10.0) -> list[int]:
         """The topic's partitions as the broker has them (a topic auto-created by an early producer may

@@ -12,7 +12,8 @@ and the test CA through the optional ``redis_ca_file`` setting.
 Proven here: ``apply`` writes the registry to S3 (under the bucket's KMS key); ``materialize``
 loads Redis with each entity's latest parquet row; the training join
 (``training.dataset.historical_rows``) from S3 equals an independent ``merge_asof`` row for row;
-a push appends to the S3 table and reaches Redis; the Redis refuses plain TCP and clients without
+a push appends to the S3 table and reaches Redis; a new stream state is seeded from the S3
+transactions inside the windows (only those); the Redis refuses plain TCP and clients without
 the token; and ``sahab features materialize --outputs`` (a subprocess, stack outputs in a file,
 endpoint and CA from ``SAHAB_S3_ENDPOINT_URL``/``SAHAB_REDIS_CA_FILE``) refills a flushed Redis.
 
@@ -24,6 +25,7 @@ publicly signed there, no CA file needed); credentials are static dummies, not I
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import os
@@ -439,6 +441,30 @@ def test_a_missing_s3_table_names_where_to_upload_it(cloud: CloudRepository) -> 
 
     with pytest.raises(ConfigError, match=rf"s3://{BUCKET}/offline/nothing.parquet.*upload the offline tables"):
         read_offline_table(cloud.env, "nothing.parquet", cloud.settings)
+
+
+def test_a_new_stream_state_is_seeded_from_the_s3_transactions_inside_the_windows(cloud: CloudRepository) -> None:
+    """What a new ingestor in the cloud starts its windows from: the S3 table's rows since the retention."""
+    from features.ingest.seeding import recorded_events_since
+
+    labelled = cloud.local_tables[TRANSACTIONS_FILE]
+    since = (labelled["event_timestamp"].max() - pd.Timedelta(days=3)).to_pydatetime()
+    events, source = recorded_events_since(cloud.env, since, cloud.settings)
+    assert source == f"s3://{BUCKET}/offline/{TRANSACTIONS_FILE}"
+    assert sorted(e.transaction_id for e in events) == sorted(labelled.loc[labelled["event_timestamp"] >= since, "transaction_id"])
+    assert 0 < len(events) < len(labelled)
+
+
+def test_without_an_s3_transactions_table_a_new_stream_state_starts_empty_and_says_so(cloud: CloudRepository) -> None:
+    import boto3
+
+    from features.ingest.seeding import NO_RECORDED_TRANSACTIONS, recorded_events_since
+
+    empty = "sahab-smb-data-empty"
+    boto3.client("s3", endpoint_url=cloud.moto_url, region_name=REGION).create_bucket(
+        Bucket=empty, CreateBucketConfiguration={"LocationConstraint": REGION})
+    settings = dataclasses.replace(cloud.settings, data_bucket=empty)
+    assert recorded_events_since(cloud.env, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), settings) == ([], NO_RECORDED_TRANSACTIONS)
 
 
 def test_bad_optional_settings_are_refused_together_naming_their_variables() -> None:
