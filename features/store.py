@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 FEATURE_STORE_YAML = "feature_store.yaml"
 REDIS_AUTH_TOKEN_VARIABLE = "SAHAB_REDIS_AUTH_TOKEN"
 REDIS_PORT = 6379
+#: Seconds a Redis connect or read may take before it fails: a hung store fails requests instead of hanging them.
+REDIS_SOCKET_TIMEOUT_S = 2
 #: The only way to point Feast's S3 registry store (boto3) at another endpoint.
 FEAST_S3_ENDPOINT_VARIABLE = "FEAST_S3_ENDPOINT_URL"
 
@@ -205,11 +207,12 @@ def feature_store_config(env: Environment, cloud: CloudStoreSettings | None = No
 
 
 def redis_connection_string(settings: CloudStoreSettings) -> str:
-    """Feast's Redis connection string: TLS always, the AUTH token as a variable reference, the CA when given."""
+    """Feast's Redis connection string: TLS always, the AUTH token as a variable reference, socket timeouts, the CA when given."""
     host = settings.online_store_endpoint
     address = host if ":" in host else f"{host}:{REDIS_PORT}"
     # TLS and AUTH are mandatory on the ElastiCache group; the token stays in the environment.
-    parts = [address, "ssl=true", f"password=${{{REDIS_AUTH_TOKEN_VARIABLE}}}"]
+    parts = [address, "ssl=true", f"password=${{{REDIS_AUTH_TOKEN_VARIABLE}}}",
+             f"socket_timeout={REDIS_SOCKET_TIMEOUT_S}", f"socket_connect_timeout={REDIS_SOCKET_TIMEOUT_S}"]
     if settings.redis_ca_file:
         parts.append(f"ssl_ca_certs={settings.redis_ca_file}")
     return ",".join(parts)

@@ -65,6 +65,7 @@ class OnlineFeatures:
 
     def __init__(self, store: Any, feature_service: str) -> None:
         from feast.infra.online_stores.helpers import get_online_store_from_config
+        from feast.infra.online_stores.sqlite import SqliteOnlineStore
 
         self.store = store
         self.service = store.get_feature_service(feature_service)
@@ -72,11 +73,20 @@ class OnlineFeatures:
         self.groups = self._entity_groups()
         self.feature_names = [name for group in self.groups for name in group.features]
         self.online_store = get_online_store_from_config(store.config.online_store)
+        #: SQLite is read inside this process (sub-millisecond, no waiting on a network); any other store is not.
+        self.reads_in_process = isinstance(self.online_store, SqliteOnlineStore)
 
     def _view_reads(self) -> list[ViewRead]:
+        """One read per view of the service; refuses at start-up what ``get_online_features`` would treat otherwise."""
+        if getattr(self.service, "precompute_online", False):
+            raise ValueError(f"feature service '{self.service.name}' is precomputed online; serving reads its "
+                             "feature views directly, so turn precompute_online off for it")
         reads = []
         for projection in self.service.feature_view_projections:
             view = self.store.get_feature_view(projection.name)
+            if not view.online or not getattr(view, "enabled", True):
+                raise ValueError(f"feature view '{view.name}' is not served online (online or enabled is false); "
+                                 f"the model's feature service '{self.service.name}' needs it online")
             if len(view.entity_columns) != 1:
                 raise ValueError(f"feature view '{view.name}' must have exactly one entity to be served by id")
             if projection.join_key_map:

@@ -20,6 +20,7 @@ need its batching settings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from typing import Annotated, Any
@@ -66,7 +67,8 @@ Scores = Annotated[list[TransactionScore], ContentType("application/json")]
 
 #: Routes BentoML does not wrap in OpenTelemetry spans. Sahab configures no trace exporter, so the spans of
 #: ``/score`` were never sampled nor exported, yet creating them cost 0.5-1 ms of CPU per request (measured
-#: on a do-nothing BentoML service). Drop the entry to trace scoring once an exporter is configured.
+#: on a do-nothing BentoML service). BentoML sets its ``X-BentoML-Request-ID`` header from the span, so
+#: ``/score`` answers carry none. Drop the entry to trace scoring once an exporter is configured.
 UNTRACED_ROUTES = ["/score$"]
 
 
@@ -97,11 +99,14 @@ class FraudScoring:
     )
     async def score(self, transactions: Transactions) -> Scores:
         """Score transactions: fraud probability, decision, model version and variant for each."""
-        # On the event loop, not in a worker thread: the worker holds one GIL, so a thread bought no parallelism,
-        # and handing each request to it and back cost ~1 ms of CPU (4.9 vs 3.9 ms per request at 32 clients,
-        # measured). The price: /readyz and /metrics wait for the batch being scored (~1 ms for one
-        # transaction on SQLite, ~10 ms for 64).
-        return self.scorer.score(transactions)
+        # An in-process online store (SQLite) is scored on the event loop: the worker holds one GIL, so a thread
+        # bought no parallelism, and handing each request to it and back cost ~1 ms of CPU (4.9 vs 3.9 ms per
+        # request at 32 clients, measured); /readyz and /metrics wait for the batch being scored (~1 ms for one
+        # transaction, ~10 ms for 64). A networked store (Redis) waits on round trips: those go to a thread, so
+        # a slow store never stalls the loop, the health routes or BentoML's request timeout.
+        if self.scorer.features.reads_in_process:
+            return self.scorer.score(transactions)
+        return await asyncio.to_thread(self.scorer.score, transactions)
 
     @bentoml.api
     def routing(self) -> RoutingState:

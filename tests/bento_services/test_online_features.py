@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from serving_stack import TinyStack
 
@@ -47,9 +49,28 @@ def test_unknown_entities_are_flagged_with_none_features_and_known_ones_are_not(
     assert not any(item.unknown_entities for item in found[:-2])
 
 
-def test_a_repeated_entity_gets_the_same_features_at_each_position(online, batch) -> None:
+def test_a_repeated_entity_gets_its_own_features_at_each_position(online, batch) -> None:
     found = online.lookup(batch)
-    assert found[30].values == found[0].values and found[31].values == found[1].values
+    for position, original in ((30, 0), (31, 1)):
+        alone = feast_answer(online, [batch[original]])
+        assert found[position].values == found[original].values == {name: alone[name][0] for name in online.feature_names}
+
+
+def test_sqlite_is_read_in_process(online) -> None:
+    assert online.reads_in_process  # so the service scores on the event loop (Redis goes to a thread)
+
+
+def test_a_feature_view_that_is_not_served_online_is_refused_at_start_up(online, monkeypatch) -> None:
+    real = online.store.get_feature_view
+
+    def not_online(name: str, *args, **kwargs):
+        view = copy.copy(real(name, *args, **kwargs))
+        view.online = False
+        return view
+
+    monkeypatch.setattr(online.store, "get_feature_view", not_online)
+    with pytest.raises(ValueError, match="feature view '.+' is not served online"):
+        OnlineFeatures(online.store, FRAUD_MODEL_FEATURE_SERVICE)
 
 
 def test_request_overrides_win_over_the_store(online, batch) -> None:

@@ -12,7 +12,8 @@ and the test CA through the optional ``redis_ca_file`` setting.
 Proven here: ``apply`` writes the registry to S3 (under the bucket's KMS key); ``materialize``
 loads Redis with each entity's latest parquet row; the training join
 (``training.dataset.historical_rows``) from S3 equals an independent ``merge_asof`` row for row;
-a push appends to the S3 table and reaches Redis; a new stream state is seeded from the S3
+a push appends to the S3 table and reaches Redis; the service's direct Redis read equals
+``get_online_features``; a new stream state is seeded from the S3
 transactions inside the windows (only those); the Redis refuses plain TCP and clients without
 the token; and ``sahab features materialize --outputs`` (a subprocess, stack outputs in a file,
 endpoint and CA from ``SAHAB_S3_ENDPOINT_URL``/``SAHAB_REDIS_CA_FILE``) refills a flushed Redis.
@@ -283,7 +284,8 @@ def test_the_rendered_yaml_is_the_cloud_one_with_tls_the_token_reference_and_the
     assert config["registry"]["path"] == f"s3://{BUCKET}/feast/registry.db"
     assert config["online_store"]["connection_string"] == (
         f"127.0.0.1:{cloud.settings.online_store_endpoint.split(':')[1]},ssl=true,"
-        f"password=${{SAHAB_REDIS_AUTH_TOKEN}},ssl_ca_certs={cloud.settings.redis_ca_file}"
+        f"password=${{SAHAB_REDIS_AUTH_TOKEN}},socket_timeout=2,socket_connect_timeout=2,"
+        f"ssl_ca_certs={cloud.settings.redis_ca_file}"
     )
     assert REDIS_TOKEN not in text
 
@@ -441,6 +443,26 @@ def test_a_missing_s3_table_names_where_to_upload_it(cloud: CloudRepository) -> 
 
     with pytest.raises(ConfigError, match=rf"s3://{BUCKET}/offline/nothing.parquet.*upload the offline tables"):
         read_offline_table(cloud.env, "nothing.parquet", cloud.settings)
+
+
+def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudRepository) -> None:
+    """Serving reads Redis through ``OnlineStore.online_read`` per view: the same values and types as Feast's own call."""
+    from bento_services.fraud_scoring.online_features import OnlineFeatures
+    from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, TransactionIn
+
+    online = OnlineFeatures(cloud.store, FRAUD_MODEL_FEATURE_SERVICE)
+    labelled = cloud.local_tables[TRANSACTIONS_FILE].head(12)
+    pairs = [*zip(labelled["customer_id"], labelled["merchant_id"], strict=True), ("c999999", "m9999")]
+    items = [TransactionIn(**{**EXAMPLE_INPUT["transactions"][0], "customer_id": c, "merchant_id": m}) for c, m in pairs]
+    expected = cloud.store.get_online_features(
+        features=online.service, entity_rows={"customer_id": [c for c, _ in pairs], "merchant_id": [m for _, m in pairs]},
+    ).to_dict()
+    found = online.lookup(items)
+    assert not online.reads_in_process
+    for i, item in enumerate(found):
+        want = {name: expected[name][i] for name in online.feature_names}
+        assert item.values == want and [type(v) for v in item.values.values()] == [type(v) for v in want.values()]
+    assert found[-1].unknown_entities == ["customer", "merchant"] and not any(f.unknown_entities for f in found[:-1])
 
 
 def test_a_new_stream_state_is_seeded_from_the_s3_transactions_inside_the_windows(cloud: CloudRepository) -> None:

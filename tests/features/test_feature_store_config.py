@@ -40,7 +40,8 @@ def test_cloud_renders_redis_with_tls_and_the_auth_token_as_a_variable_reference
     config = feature_store_config(load_environment("smb"), CLOUD)
     connection = config["online_store"]["connection_string"]
     assert config["online_store"]["type"] == "redis"
-    assert connection == f"{CLOUD.online_store_endpoint}:6379,ssl=true,password=${{{REDIS_AUTH_TOKEN_VARIABLE}}}"
+    assert connection == (f"{CLOUD.online_store_endpoint}:6379,ssl=true,password=${{{REDIS_AUTH_TOKEN_VARIABLE}}},"
+                          "socket_timeout=2,socket_connect_timeout=2")
     assert config["registry"]["path"] == f"s3://{CLOUD.data_bucket}/feast/registry.db"
     assert offline_store_uri(load_environment("smb"), CLOUD) == f"s3://{CLOUD.data_bucket}/offline"
 
