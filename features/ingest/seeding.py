@@ -17,7 +17,7 @@ import pandas as pd
 
 from features.ingest.events import TransactionEventV1, event_from_record
 from features.names import TIMESTAMP_FIELD, TRANSACTIONS_FILE
-from features.store import CloudStoreSettings, offline_store_uri, read_offline_table
+from features.store import CloudStoreSettings, cloud_settings, offline_store_uri, read_offline_table
 from infra.config import Environment
 from infra.errors import ConfigError
 
@@ -34,9 +34,10 @@ def recorded_events_since(
 
     A recorded row the event contract refuses is left out with a warning: the stream would refuse it too.
     """
+    settings = cloud_settings(env, cloud)  # outside the try: bad SAHAB_* settings must fail, not seed nothing
     try:
-        frame = read_offline_table(env, TRANSACTIONS_FILE, cloud, filters=[(TIMESTAMP_FIELD, ">=", pd.Timestamp(since))])
-    except ConfigError:  # no table yet: nothing was recorded
+        frame = read_offline_table(env, TRANSACTIONS_FILE, settings, filters=[(TIMESTAMP_FIELD, ">=", pd.Timestamp(since))])
+    except ConfigError:  # read_offline_table's only ConfigError: no table yet, so nothing was recorded
         return [], NO_RECORDED_TRANSACTIONS
     events = []
     for record in frame.to_dict("records"):
@@ -44,4 +45,4 @@ def recorded_events_since(
             events.append(event_from_record(record))
         except ValueError as exc:
             log.warning("not seeding transaction %s: %s", record.get("transaction_id"), exc)
-    return events, f"{offline_store_uri(env, cloud)}/{TRANSACTIONS_FILE}"
+    return events, f"{offline_store_uri(env, settings)}/{TRANSACTIONS_FILE}"

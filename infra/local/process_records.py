@@ -14,6 +14,7 @@ where the process was started with ``start_new_session`` and leaves workers behi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,12 +27,14 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from infra.config import Environment
 from infra.errors import CommandFailed
 
+log = logging.getLogger(__name__)
+
 #: Seconds to wait for a process to disappear after SIGKILL.
 KILL_WAIT_S = 5.0
 
 
 def stop_child(process: subprocess.Popen, *, timeout_s: float = 10.0) -> None:
-    """Stop a child this process started and still holds: SIGTERM, SIGKILL after ``timeout_s``; reaped either way.
+    """Stop a child this process started and still holds: SIGTERM, then SIGKILL after ``timeout_s``.
 
     For children that live only as long as their parent (a torchrun launch, a test's moto or redis
     server); what must outlive its starter is recorded and stopped through ``ProcessRecords``.
@@ -43,7 +46,10 @@ def stop_child(process: subprocess.Popen, *, timeout_s: float = 10.0) -> None:
         process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait(timeout=KILL_WAIT_S)
+        try:
+            process.wait(timeout=KILL_WAIT_S)
+        except subprocess.TimeoutExpired:  # stuck in the kernel; often called from a finally, so never raise
+            log.warning("pid %d did not exit %.0f s after SIGKILL", process.pid, KILL_WAIT_S)
 
 
 class Recorded(Protocol):

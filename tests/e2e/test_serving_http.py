@@ -32,6 +32,7 @@ def test_scores_for_known_entities_equal_the_onnx_model_run_directly(ab_server, 
 
 def test_an_answer_is_json_as_the_openapi_document_says_and_is_logged_for_drift_and_in_the_json_log(ab_server) -> None:
     env, _, record = ab_server
+    log_before = Path(record.log_path).stat().st_size
     response = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000002", transaction_id="t-logged")]})
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     [answer] = response.json()
@@ -41,7 +42,10 @@ def test_an_answer_is_json_as_the_openapi_document_says_and_is_logged_for_drift_
     logged = read_predictions(predictions_dir(env)).set_index("transaction_id").loc["t-logged"]
     assert (logged["variant"], logged["model_version"], logged["score"]) == (
         answer["variant"], answer["model_version"], pytest.approx(answer["score"]))
-    assert '"event": "scored"' in Path(record.log_path).read_text()
+    with open(record.log_path, "rb") as log:  # only what this request wrote
+        log.seek(log_before)
+        written = log.read().decode()
+    assert any('"event": "scored"' in line and '"items": 1,' in line for line in written.splitlines()), written
 
 
 def test_ab_split_over_2000_entities_is_within_three_points_and_sticky(ab_server) -> None:
