@@ -38,7 +38,7 @@ demo: setup
 down: setup
 	$(VENV)/bin/sahab down local
 
-## make bench: every benchmark, results in bench/results/ (serving needs a running `make demo`)
+## make bench: every benchmark, results in bench/results/ (serving needs a registered model version: run `make demo` once)
 bench: setup
 	$(VENV)/bin/python bench/synth.py
 	$(VENV)/bin/python bench/check.py

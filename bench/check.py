@@ -78,7 +78,7 @@ def main() -> None:
                                "sahab check --all --from <tmp>/cdktf.out --reports <tmp>/reports")
     result = {
         "benchmark": "sahab check --all",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_1m_at_end": os.getloadavg()[0]},
         "check_all": full,

@@ -527,6 +527,7 @@ def main() -> None:
     env = load_environment(args.env)
     verified = load_version(env, "latest")
     result: dict[str, Any] = {
+        "benchmark": "serving",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_version": verified.version_id,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_average_1m_at_start":

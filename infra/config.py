@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from infra.errors import ConfigError
 
-#: Regions where data may live, per cloud provider. Provider-aware so that a second UAE-resident
-#: cloud (Azure UAE North/Central, say) is an entry here, not a schema change.
+#: Regions where data may live, per cloud provider. Only ``aws`` is wired through the schema today; a second
+#: UAE-resident cloud (Azure UAE North/Central, say) needs its entry here plus a ``target`` and its validators.
 UAE_RESIDENT_REGIONS: dict[str, tuple[str, ...]] = {"aws": ("me-central-1",)}
 
 #: Tag keys every taggable resource must carry (ISO 27001 asset ownership; cost allocation).

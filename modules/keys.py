@@ -7,7 +7,7 @@ to the AWS services of that class through ``kms:ViaService``.
 
 | data class    | used by                                  | who may use it                              |
 |---------------|------------------------------------------|---------------------------------------------|
-| data          | data buckets, Redis at rest, secrets      | account via s3/elasticache/secretsmanager   |
+| data          | data buckets, Redis at rest, secrets      | account via s3/elasticache/secretsmanager/dynamodb |
 | models        | model artifact bucket                     | account via s3                              |
 | logs          | log groups, CloudTrail, audit bucket      | CloudWatch Logs, CloudTrail, account via s3 |
 | eks-secrets   | EKS envelope encryption of Secrets        | account via eks                             |

@@ -1,7 +1,8 @@
 """Shared test setup: quiet, offline, loopback-only defaults for every suite.
 
-Fixtures that are expensive (the synthesis of every environment, which imports the AWS bindings)
-live in the suites that need them and are session-scoped there.
+One expensive fixture lives here because several suites share it: ``synthesized_all`` (every
+environment synthesised once per session; the AWS bindings import alone takes ~20 s). The other
+expensive fixtures (the tiny trained stack, brokers, servers) live in the suites that need them.
 """
 
 from __future__ import annotations

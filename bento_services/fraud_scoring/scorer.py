@@ -23,14 +23,11 @@ from bento_services.fraud_scoring.online_features import ItemFeatures, OnlineFea
 from bento_services.fraud_scoring.schemas import RoutingState, TransactionIn, TransactionScore
 from bento_services.prediction_log import PredictionRecord, PredictionSink
 from bento_services.routing import Router
-
-#: Request fields that are model inputs (the rest of a transaction are ids).
-REQUEST_FEATURES = ("amount_aed", "merchant_category", "channel", "hour", "is_cross_border")
-
+from features.names import REQUEST_FIELDS
 
 def model_record(transaction: TransactionIn, features: ItemFeatures) -> dict[str, Any]:
     """The model-input record of one transaction: request fields + stored (or default/overridden) features."""
-    record: dict[str, Any] = {name: getattr(transaction, name) for name in REQUEST_FEATURES}
+    record: dict[str, Any] = {name: getattr(transaction, name) for name in REQUEST_FIELDS}  # the rest of a transaction are ids
     record.update(features.values)
     return record
 

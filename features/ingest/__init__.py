@@ -4,7 +4,7 @@ Not part of the Feast repository's definitions (``features.store.apply`` registe
 ``features.definitions``). Modules, one concern each: ``events`` (the versioned contract),
 ``connection`` (local broker or MSK with IAM), ``topics``, ``producer``, ``synthetic`` and ``payloads``
 (what the producer sends), ``ingestor`` (the consumer group), ``rolling`` (the adapter to
-``features.aggregations``), ``state`` (crash-safe rolling-window state), ``offline`` (offline-store
-sinks), ``dlq`` (dead-letter headers and reader), ``metrics`` (Prometheus), ``burst`` (produce a burst
+``features.aggregations``), ``state`` (crash-safe rolling-window state), ``seeding`` (a new state's history from the offline
+store, local or S3), ``offline`` (offline-store sinks), ``dlq`` (dead-letter headers and reader), ``metrics`` (Prometheus), ``burst`` (produce a burst
 and ingest it until caught up, for ``sahab up local``). User guide: ``docs/streaming.md``.
 """

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from infra.cli.common import console, select_environments
+from infra.cli.common import console, refuse_names_with_all, select_environments
 from infra.gate.check import GateRun
 
 
@@ -30,9 +30,8 @@ def check_command(
     from infra.gate.check import check_environments, check_targets, require_clean, synthesized_targets
 
     if from_ is not None:
-        if all_:
-            environments = None
-        targets = synthesized_targets(from_, environments or ())
+        refuse_names_with_all(environments, all_)
+        targets = synthesized_targets(from_, () if all_ else environments or ())
         with console.status(f"Checking {len(targets)} stacks with Checkov..."):
             run = check_targets(targets, reports_dir=reports)
     else:

@@ -146,6 +146,8 @@ def train_command(
 
 def metrics_table(metrics: dict[str, Any]) -> Table:
     """The headline metrics of a training run, on the held-out window."""
+    from training.export import INT8_PR_AUC_TOLERANCE, PARITY_TOLERANCE
+
     onnx, training = metrics["onnx"], metrics["training"]
     table = Table(title=f"Held-out window from {metrics['validation_start'][:16]} UTC "
                   f"({metrics['validation_rows']} transactions, {metrics['validation_positives']} fraud)")
@@ -159,8 +161,9 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
         ("ECE", f"{metrics['ece']:.4f}", "calibration, 10 bins"),
         ("Brier score", f"{metrics['brier_score']:.4f}", ""),
         ("positive rate", f"{metrics['positive_rate']:.4f}", f"mean predicted {metrics['mean_probability']:.4f}"),
-        ("ONNX parity", f"{onnx['parity_max_abs_diff']:.2e}", "max abs diff vs torch (gate 1e-4)"),
-        ("int8 PR-AUC", f"{onnx['int8_pr_auc']:.4f}", f"delta {onnx['int8_pr_auc_delta']:+.4f} (gate 0.02)"),
+        ("ONNX parity", f"{onnx['parity_max_abs_diff']:.2e}", f"max abs diff vs torch (gate {PARITY_TOLERANCE:g})"),
+        ("int8 PR-AUC", f"{onnx['int8_pr_auc']:.4f}",
+         f"delta {onnx['int8_pr_auc_delta']:+.4f} (gate {INT8_PR_AUC_TOLERANCE:g})"),
         ("samples/s", f"{training['samples_per_second']:.0f}" if training["samples_per_second"] else "-",
          f"{training['nproc']} {training['device']} process(es)"),
     ]

@@ -42,3 +42,9 @@ def test_sahab_check_from_a_folder_without_stacks_exits_2(tmp_path: Path) -> Non
     completed = sahab("check", "--from", str(tmp_path))
     assert completed.returncode == 2
     assert "run `sahab synth` first" in completed.stderr
+
+
+def test_sahab_check_from_a_folder_with_names_and_all_exits_2_instead_of_dropping_the_names(tmp_path: Path) -> None:
+    completed = sahab("check", "--from", str(tmp_path), "smb", "--all")
+    assert completed.returncode == 2
+    assert "pass environment names or --all, not both" in completed.stderr
