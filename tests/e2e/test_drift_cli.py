@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,6 @@ import pytest
 from serving_stack import TINY_DATA
 
 from bento_services.traffic import payloads_from_frame, send_transactions
-from infra.config import project_root
 from training.data.generator import generate_transactions
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 def sahab_drift(env_file: Path, since: datetime, report: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(project_root() / ".venv/bin/sahab"), "drift", "--env", str(env_file), "--since", since.isoformat(),
+        [str(Path(sys.executable).with_name("sahab")), "drift", "--env", str(env_file), "--since", since.isoformat(),
          "--report", str(report)],
         capture_output=True, text=True, timeout=300,
     )

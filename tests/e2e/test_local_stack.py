@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,6 @@ from http_helpers import free_port
 from serving_stack import TinyStack, copy_stack, environment_with, write_environment_file
 
 from bento_services.server_process import running_server
-from infra.config import project_root
 from infra.local.broker import running_broker
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def sahab(*args: str) -> subprocess.CompletedProcess:
     environ = {**os.environ, "COLUMNS": "200"}  # rich wraps long lines at the terminal width
-    return subprocess.run([str(project_root() / ".venv/bin/sahab"), *args], capture_output=True, text=True,
+    return subprocess.run([str(Path(sys.executable).with_name("sahab")), *args], capture_output=True, text=True,
                           timeout=600, env=environ)
 
 

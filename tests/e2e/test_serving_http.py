@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -126,10 +128,6 @@ def test_weights_shift_at_run_time_without_a_restart(ab_server) -> None:
 
 def test_weights_that_do_not_sum_to_one_are_refused_with_exit_2(ab_server) -> None:
     _, env_file, _ = ab_server
-    from subprocess import run
-
-    from infra.config import project_root
-
-    done = run([str(project_root() / ".venv/bin/sahab"), "serve", "weights", "--env", str(env_file), "a=0.7", "b=0.7"],
-               capture_output=True, text=True, timeout=120)
+    done = subprocess.run([str(Path(sys.executable).with_name("sahab")), "serve", "weights", "--env", str(env_file),
+                           "a=0.7", "b=0.7"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "weights must sum to 1 (sum: 1.4)" in done.stderr
