@@ -170,7 +170,7 @@ def read_offline_table(
     try:
         if settings is None:
             return pq.read_table(uri, filters=filters).to_pandas()
-        filesystem = S3FileSystem(endpoint_override=settings.s3_endpoint_url) if settings.s3_endpoint_url else S3FileSystem()
+        filesystem = S3FileSystem(endpoint_override=settings.s3_endpoint_url)  # None: AWS's regional endpoint
         return pq.read_table(uri.removeprefix("s3://"), filesystem=filesystem, filters=filters).to_pandas()
     except FileNotFoundError:
         raise ConfigError(f"no offline table at {uri}: {_fill_offline_store_hint(env, settings)}") from None

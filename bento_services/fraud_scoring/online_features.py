@@ -33,11 +33,9 @@ from bento_services.fraud_scoring.schemas import TransactionIn
 
 @dataclass(frozen=True)
 class EntityFeatures:
-    """Which entity (by Feast entity name) owns which features, and under which join key."""
+    """Which entity (by Feast entity name, without ``_id``) owns which features: reported when all are absent."""
 
     entity: str
-    join_key: str
-    request_field: str
     features: tuple[str, ...]
 
 
@@ -106,8 +104,7 @@ class OnlineFeatures:
             entity = read.view.entities[0] if read.view.entities else read.join_key
             known = groups.get(read.join_key)
             groups[read.join_key] = EntityFeatures(
-                entity=entity.removesuffix("_id"), join_key=read.join_key, request_field=read.join_key,
-                features=(known.features if known else ()) + read.features,
+                entity=entity.removesuffix("_id"), features=(known.features if known else ()) + read.features,
             )
         return list(groups.values())
 
