@@ -52,7 +52,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 RESULTS = ROOT / "bench" / "results" / "serving.json"
 PLOT = ROOT / "bench" / "results" / "serving.png"
 
-from infra.local.process_records import stop_child  # noqa: E402 - after the path fix above
+from environments.process_records import stop_child  # noqa: E402 - after the path fix above
 
 
 # ---- small helpers ------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def start_service(env, version_id: str, work: Path, *, batching: bool) -> tuple[
     import yaml
 
     from bento_services.server_process import start_server
-    from infra.config import parse_environment
+    from environments import parse_environment
 
     name = "batching" if batching else "plain"
     data_copy = work / f"data-{name}"
@@ -521,7 +521,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
-    from infra.config import load_environment
+    from environments import load_environment
     from training.registry import load_version
 
     env = load_environment(args.env)

@@ -34,7 +34,7 @@ RESULTS = ROOT / "bench" / "results" / "streaming.json"
 
 
 def environment(data_dir: Path, name: str):
-    from infra.config import load_environment
+    from environments import load_environment
 
     base = load_environment("local")
     streaming = base.streaming.model_copy(
@@ -133,7 +133,7 @@ def main() -> None:
 
     from features.ingest.connection import KafkaConnection
     from features.store import apply, feature_store_for
-    from infra.local.broker import start_local_broker, stop_local_broker
+    from features.ingest.local_broker import start_local_broker, stop_local_broker
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

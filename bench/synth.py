@@ -31,7 +31,7 @@ import modules.cdk  # noqa: F401  (cdktf + AWS provider bindings)
 t1 = time.perf_counter()
 if sys.argv[1] == "synth":
     from pathlib import Path
-    from infra.config import load_environments
+    from environments import load_environments
     from infra.synth import synth
     result = synth(load_environments(), Path(sys.argv[2]))
     t2 = time.perf_counter()

@@ -80,7 +80,7 @@ def main() -> None:
     import torch
 
     from features.store import apply
-    from infra.config import load_environment
+    from environments import load_environment
     from training.data.offline import write_offline_store
     from training.dataset import build_training_set
     from training.pipeline import prepare_run

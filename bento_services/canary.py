@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from infra.config import CanaryConfig
+from environments import CanaryConfig
 
 #: Seconds between two p95 computations (the error rate is judged on every observation).
 LATENCY_JUDGE_INTERVAL_S = 0.1

@@ -32,8 +32,9 @@ import pandas as pd
 from bento_services.drift_report import plot_column, render_html, write_report
 from bento_services.drift_stats import ColumnDrift, column_drift, compare_frames
 from bento_services.prediction_log import predictions_dir, read_predictions
-from infra.config import Environment
-from infra.errors import ConfigError, DriftDetected
+from environments import Environment
+from environments.errors import ConfigError, DriftDetected
+from training.manifest import FP32_MODEL_FILE, PREPROCESSING_FILE
 
 #: Seed of the reference sample: the same rows every run, so two reports are comparable.
 REFERENCE_SAMPLE_SEED = 20260101
@@ -109,7 +110,7 @@ def check_drift(
         score_drift = column_drift(name, expected, served.reset_index(drop=True), env.drift)
         results.append(score_drift)
         plots[name] = plot_column(score_drift, expected, served, env.drift.psi_bins)
-    path = report_path or env.data_path() / "reports" / f"drift-{datetime.now(UTC):%Y%m%d-%H%M%S}.html"
+    path = report_path or env.paths.reports / f"drift-{datetime.now(UTC):%Y%m%d-%H%M%S}.html"
     result = DriftResult(results, path, len(current), len(reference), since, versions)
     write_report(path, render_html(title=f"Sahab drift report: {env.name}", summary=_summary(env, result),
                                    columns=results, plots=plots))
@@ -139,7 +140,7 @@ def reference_inputs(env: Environment, version_ref: str) -> pd.DataFrame:
     from training.registry import load_version
 
     manifest = load_version(env, version_ref).manifest
-    cache = env.data_path() / "reports" / f"reference-{manifest.data_snapshot_sha256[:16]}-{env.drift.reference_rows}.parquet"
+    cache = env.paths.reports / f"reference-{manifest.data_snapshot_sha256[:16]}-{env.drift.reference_rows}.parquet"
     if cache.is_file():
         return pd.read_parquet(cache)
     frame = _training_window_rows(env, manifest)
@@ -174,6 +175,6 @@ def reference_scores(env: Environment, version_id: str, reference: pd.DataFrame)
     from training.registry import load_version
 
     verified = load_version(env, version_id)
-    preprocessor = Preprocessor.from_json(verified.read_artifact("preprocessing.json").decode("utf-8"))
-    model = OnnxRuntimeModel(verified.read_artifact("model.onnx"), env.serving)
+    preprocessor = Preprocessor.from_json(verified.read_artifact(PREPROCESSING_FILE).decode("utf-8"))
+    model = OnnxRuntimeModel(verified.read_artifact(FP32_MODEL_FILE), env.serving)
     return pd.Series(model.run(preprocessor.transform(reference)), name=f"score@{version_id}")

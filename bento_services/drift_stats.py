@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from infra.config import DriftConfig
+from environments import DriftConfig
 
 PSI_EPSILON = 1e-4
 
@@ -113,7 +113,7 @@ def compare_frames(reference: pd.DataFrame, current: pd.DataFrame, columns: list
     """Drift of every named column; a column missing from either frame is an error naming it."""
     missing = [c for c in columns if c not in reference.columns or c not in current.columns]
     if missing:
-        from infra.errors import ConfigError
+        from environments.errors import ConfigError
 
         raise ConfigError(
             f"drift columns {missing} are missing from the "

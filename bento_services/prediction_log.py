@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-    from infra.config import Environment
+    from environments import Environment
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class KafkaPredictionSink:
     def close(self) -> None:
         left = self._producer.flush(self._flush_timeout_s)
         if left or self._failures:
-            from infra.errors import CommandFailed
+            from environments.errors import CommandFailed
 
             raise CommandFailed(
                 f"prediction log: {left} message(s) undelivered to topic '{self.topic}' after "
@@ -142,7 +142,7 @@ class KafkaPredictionSink:
 
 
 def predictions_dir(env: Environment) -> Path:
-    return env.data_path() / "predictions"
+    return env.paths.predictions
 
 
 def sink_for(env: Environment) -> PredictionSink:

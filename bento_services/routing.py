@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from bento_services.canary import CanaryMonitor, CanaryVerdict
 from bento_services.weights_file import WeightsFile, WeightsState, validate_weights
-from infra.config import ServingConfig
+from environments import ServingConfig
 
 _HASH_KEY = b"sahab-routing-v1"
 _TWO_TO_64 = float(2**64)

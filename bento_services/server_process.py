@@ -14,7 +14,9 @@ a YAML file). ``BENTOML_DO_NOT_TRACK`` is always set (no usage data leaves the m
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,9 +27,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.config import Environment, project_root
-from infra.errors import CommandFailed
-from infra.local.process_records import ProcessRecords, run_dir
+from environments import Environment, project_root
+from environments.errors import CommandFailed
+from environments.process_records import ProcessRecords, run_dir
 
 SERVICE_TARGET = "bento_services.fraud_scoring.service:FraudScoring"
 LOG_FILE_NAME = "bentoml.log"
@@ -66,7 +68,7 @@ def server_environment(env: Environment, environment_ref: str) -> dict[str, str]
     """Process environment of the server: quiet, offline, project-local BentoML home."""
     extra = {
         "BENTOML_DO_NOT_TRACK": "True",
-        "BENTOML_HOME": str(env.data_path() / "bentoml"),
+        "BENTOML_HOME": str(env.paths.bentoml),
         "SAHAB_ENV": environment_ref,
         "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", str(run_dir(env))),
         "PYTHONPATH": os.pathsep.join(p for p in (str(project_root()), os.environ.get("PYTHONPATH", "")) if p),
@@ -98,6 +100,7 @@ def start_server(
     ref = _absolute_if_path(environment_ref or env.name)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE_TARGET, "--host", host, "--port", str(port),
                "--working-dir", str(project_root())]
+    log_offset = log_path.stat().st_size if log_path.exists() else 0  # earlier runs' lines are not this run's reason
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=project_root(),
@@ -105,7 +108,7 @@ def start_server(
         )
     record = ServerRecord(process.pid, host, port, str(log_path), ref)
     try:
-        wait_until_ready(record, process, ready_timeout_s)
+        wait_until_ready(record, process, ready_timeout_s, log_offset=log_offset)
     except CommandFailed:
         SERVER_RECORDS.terminate(process.pid, timeout_s=10.0)
         raise
@@ -123,14 +126,23 @@ def stop_server(env: Environment, *, timeout_s: float = 20.0) -> bool:
     return SERVER_RECORDS.stop(env, timeout_s=timeout_s)
 
 
-def wait_until_ready(record: ServerRecord, process: subprocess.Popen | None, timeout_s: float) -> None:
-    """Poll ``/readyz`` until 200; fail fast (with the log's tail) if the server exits first."""
+def wait_until_ready(
+    record: ServerRecord, process: subprocess.Popen | None, timeout_s: float, *, log_offset: int = 0
+) -> None:
+    """Poll ``/readyz`` until 200; fail fast if the server exits first, saying why in one line.
+
+    The reason comes first (the service's own "refusing to start" log record, else the exception that
+    ended the process), then where the full log is: a refusal is read at a glance, not dug out of a
+    traceback.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
+            reason = refusal_reason(Path(record.log_path), since_offset=log_offset)
             raise CommandFailed(
-                f"the BentoML server exited with code {process.returncode} before it was ready; "
-                f"last lines of {record.log_path}:\n{log_tail(Path(record.log_path))}"
+                f"the BentoML server refused to start: {reason}; full log: {record.log_path}"
+                if reason else
+                f"the BentoML server exited with code {process.returncode} before it was ready; full log: {record.log_path}"
             )
         try:
             with urllib.request.urlopen(f"{record.url}/readyz", timeout=1.0) as response:  # noqa: S310 (loopback)
@@ -139,17 +151,37 @@ def wait_until_ready(record: ServerRecord, process: subprocess.Popen | None, tim
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
-    raise CommandFailed(
-        f"the BentoML server was not ready on {record.url} within {timeout_s:g} s; "
-        f"last lines of {record.log_path}:\n{log_tail(Path(record.log_path))}"
-    )
+    raise CommandFailed(f"the BentoML server was not ready on {record.url} within {timeout_s:g} s; full log: {record.log_path}")
 
 
-def log_tail(path: Path, lines: int = 25) -> str:
+#: The last line of a Python traceback: ``package.module.SomeError: message``.
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(?P<type>[A-Z]\w*(?:Error|Exception|Failed|Refused))\b:? ?(?P<message>.*)$")
+
+
+def refusal_reason(log_path: Path, *, since_offset: int = 0) -> str | None:
+    """Why the server stopped, from its log: the service's ``refusing to start`` record, else the last exception.
+
+    Only the part of the log from ``since_offset`` is read, so an earlier run's refusal is never reported.
+    """
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with log_path.open("rb") as handle:
+            handle.seek(since_offset)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
-        return "(no log)"
+        return None
+    for line in reversed(lines):
+        if line.startswith("{") and "refusing to start" in line:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            where = ", ".join(f"{key} {record[key]}" for key in ("variant", "model_version") if record.get(key))
+            return f"{record.get('error') or record.get('event')}" + (f" ({where})" if where else "")
+    for line in reversed(lines):
+        match = _EXCEPTION_LINE.match(line.strip())
+        if match:
+            return f"{match['type']}: {match['message']}".rstrip(": ")
+    return None
 
 
 def _absolute_if_path(ref: str) -> str:

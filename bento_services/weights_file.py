@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.errors import ConfigError
+from environments.errors import ConfigError
+from environments.rules import weight_problems
 
 WEIGHTS_FILE_NAME = "weights.json"
 
@@ -58,8 +59,9 @@ class WeightsState:
 def validate_weights(weights: dict[str, float], variants: list[str], *, shadow: str | None = None) -> dict[str, float]:
     """Check a complete weight assignment against the configured variants; raise once naming every problem.
 
-    Every configured variant must get a weight (a missing one would silently keep its old share),
-    each in [0, 1], summing to 1; a shadow variant is scored but never answers, so its weight is 0.
+    Every configured variant must get a weight (a missing one would silently keep its old share); the
+    shares themselves obey the schema's rule (``environments.rules.weight_problems``): each in [0, 1],
+    summing to 1, a shadow variant at 0.
     """
     problems: list[str] = []
     unknown = sorted(set(weights) - set(variants))
@@ -68,14 +70,7 @@ def validate_weights(weights: dict[str, float], variants: list[str], *, shadow: 
     missing = [v for v in variants if v not in weights]
     if missing:
         problems.append(f"every variant needs a weight; missing: {missing}")
-    for name, value in weights.items():
-        if not 0.0 <= value <= 1.0:
-            problems.append(f"weight of '{name}' must be between 0 and 1 (value: {value:g})")
-    total = sum(weights.values())
-    if abs(total - 1.0) > 1e-6:
-        problems.append(f"weights must sum to 1 (sum: {total:g})")
-    if shadow is not None and weights.get(shadow, 0.0) != 0.0:
-        problems.append(f"'{shadow}' is the shadow variant (scored, never returned): its weight must be 0")
+    problems += weight_problems(weights, shadow=shadow)
     if problems:
         raise ConfigError(problems)
     return dict(weights)

@@ -32,8 +32,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from infra.config import Environment
-from infra.errors import CommandFailed, ConfigError
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,7 +136,7 @@ def cloud_settings(env: Environment, cloud: CloudStoreSettings | None = None) ->
 
 def feature_repo_dir(env: Environment) -> Path:
     """Where the rendered ``feature_store.yaml`` (and, locally, the registry and SQLite store) live."""
-    return env.data_path() / "feature_repo"
+    return env.paths.feature_repo
 
 
 def project_name(env: Environment) -> str:
@@ -149,7 +149,7 @@ def offline_store_uri(env: Environment, cloud: CloudStoreSettings | None = None)
     settings = cloud_settings(env, cloud)
     if settings is not None:
         return f"s3://{settings.data_bucket}/offline"
-    return str(env.data_path() / "offline")
+    return str(env.paths.offline)
 
 
 def read_offline_table(

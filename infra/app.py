@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from infra.config import load_environments
+from environments import load_environments
 from infra.synth import build_app
 
 

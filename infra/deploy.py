@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from infra.config import Environment
-from infra.errors import CommandFailed, ConfigError
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
 from infra.gate.check import GateRun, check_targets, require_clean
 from infra.gate.scan_copy import ScanTarget
 

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.config import Environment, project_root
-from infra.errors import GateFailed
+from environments import Environment, project_root
+from environments.errors import GateFailed
 
 DEFAULT_OUTDIR = "cdktf.out"
 

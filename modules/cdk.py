@@ -10,9 +10,15 @@ once per process, and synthesise every environment in that one process.
 
 from __future__ import annotations
 
+import os
 import warnings
 
-import jsii
+# jsii's Node runtime prints a boxed deprecation banner for Node 20 on every start unless both variables are
+# set; set them before the first jsii import, so every `sahab` command prints the same with or without `make`.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,22")
+
+import jsii  # noqa: E402
 
 # jsii's generated bindings ask typeguard to check non-runtime protocols and warn on every call.
 warnings.filterwarnings("ignore", message="Typeguard cannot check")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from environments.errors import ConfigError
+from environments.rules import public_endpoint_problems
 from modules.cdk import (
     Construct,
     Fn,
@@ -55,13 +57,11 @@ class EksClusterProps:
 class EksCluster(Construct):
     def __init__(self, scope: Construct, id: str, *, props: EksClusterProps) -> None:
         super().__init__(scope, id)
-        problems = []
-        if props.allow_public_endpoint and not props.public_access_cidrs:
-            problems.append("'public_access_cidrs' must list CIDRs when 'allow_public_endpoint' is true")
-        if any(c in ("0.0.0.0/0", "::/0") for c in props.public_access_cidrs):
-            problems.append(f"'public_access_cidrs' must not contain 0.0.0.0/0 or ::/0 (value: {props.public_access_cidrs})")
+        problems = public_endpoint_problems(
+            enabled=props.allow_public_endpoint, enabled_field="allow_public_endpoint", cidrs=props.public_access_cidrs
+        )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError(problems, source=f"EksCluster {props.cluster_name!r}")
         self.props = props
 
         self.log_group = EncryptedLogGroup(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from environments.errors import ConfigError
 from modules.cdk import (
     Construct,
     iam_role,
@@ -56,7 +57,10 @@ class EncryptedBucket(Construct):
     def __init__(self, scope: Construct, id: str, *, props: EncryptedBucketProps) -> None:
         super().__init__(scope, id)
         if props.object_lock_retention_days is not None and props.object_lock_retention_days < 1:
-            raise ValueError(f"'object_lock_retention_days' must be >= 1 (value: {props.object_lock_retention_days})")
+            raise ConfigError(
+                f"'object_lock_retention_days' must be >= 1 (value: {props.object_lock_retention_days})",
+                source=f"EncryptedBucket {props.bucket_name!r}",
+            )
         self.props = props
         self.key = props.key
         locked = props.object_lock_retention_days is not None

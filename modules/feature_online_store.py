@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from environments.errors import ConfigError
+from environments.rules import failover_problems
 from modules.cdk import (
     Construct,
     TerraformResourceLifecycle,
@@ -63,13 +65,11 @@ class FeatureOnlineStoreProps:
 class FeatureOnlineStore(Construct):
     def __init__(self, scope: Construct, id: str, *, props: FeatureOnlineStoreProps) -> None:
         super().__init__(scope, id)
-        problems = []
+        problems = failover_problems(multi_az=props.multi_az, replicas=props.replicas)
         if len(props.store_name) > 40:
             problems.append(f"'store_name' must be at most 40 characters (value: {props.store_name!r})")
-        if props.multi_az and props.replicas < 1:
-            problems.append(f"'replicas' must be >= 1 when 'multi_az' is true (value: {props.replicas})")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError(problems, source=f"FeatureOnlineStore {props.store_name!r}")
         self.props = props
 
         self.security_group = security_group.SecurityGroup(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from environments.errors import ConfigError
+from environments.rules import kafka_mode_problems
 from modules.cdk import (
     Construct,
     kms_key,
@@ -67,17 +69,15 @@ class KafkaClusterProps:
 class KafkaCluster(Construct):
     def __init__(self, scope: Construct, id: str, *, props: KafkaClusterProps) -> None:
         super().__init__(scope, id)
-        problems = []
+        problems = kafka_mode_problems(mode=props.mode, accept_aws_owned_key_at_rest=props.accept_aws_owned_key_at_rest)
         if props.mode not in ("provisioned", "serverless"):
             problems.append(f"'mode' must be 'provisioned' or 'serverless' (value: {props.mode!r})")
-        if props.mode == "serverless" and not props.accept_aws_owned_key_at_rest:
-            problems.append("'accept_aws_owned_key_at_rest' must be true when 'mode' is 'serverless' (it cannot use a CMK)")
         if props.mode == "provisioned" and props.broker_count % len(props.subnet_ids):
             problems.append(
                 f"'broker_count' ({props.broker_count}) must be a multiple of the subnet count ({len(props.subnet_ids)})"
             )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError(problems, source=f"KafkaCluster {props.cluster_name!r}")
         self.props = props
         self.security_group = self._security_group()
         if props.mode == "serverless":

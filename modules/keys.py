@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from environments import names
+from environments.errors import ConfigError
 from modules.cdk import Construct, kms_alias, kms_key
 from modules.context import PARTITION, account_id, account_root_arn
 from modules.iam import Statement, policy_document
@@ -62,10 +64,13 @@ class Keys(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: KeysProps) -> None:
         super().__init__(scope, id)
+        problems = []
         if not 7 <= props.deletion_window_days <= 30:
-            raise ValueError(f"'deletion_window_days' must be between 7 and 30 (value: {props.deletion_window_days})")
+            problems.append(f"'deletion_window_days' must be between 7 and 30 (value: {props.deletion_window_days})")
         if not 90 <= props.rotation_period_days <= 2560:
-            raise ValueError(f"'rotation_period_days' must be between 90 and 2560 (value: {props.rotation_period_days})")
+            problems.append(f"'rotation_period_days' must be between 90 and 2560 (value: {props.rotation_period_days})")
+        if problems:
+            raise ConfigError(problems, source=f"Keys {props.name_prefix!r}")
         self.props = props
         self._keys: dict[str, kms_key.KmsKey] = {}
         for data_class in DATA_CLASS_SERVICES:
@@ -78,7 +83,7 @@ class Keys(Construct):
         try:
             return self._keys[data_class]
         except KeyError:
-            raise KeyError(f"no key for data class {data_class!r}; known: {sorted(self._keys)}") from None
+            raise ConfigError(f"no key for data class {data_class!r}; known: {sorted(self._keys)}") from None
 
     @property
     def data(self) -> kms_key.KmsKey:
@@ -135,7 +140,7 @@ class Keys(Construct):
         kms_alias.KmsAlias(
             self,
             f"{self._construct_id(data_class)}Alias",
-            name=f"alias/{self.props.name_prefix}-{data_class}",
+            name=names.kms_alias(self.props.name_prefix, data_class),
             target_key_id=key.key_id,
         )
         return key
@@ -200,6 +205,6 @@ class Keys(Construct):
             ),
         )
         kms_alias.KmsAlias(
-            self, "SigningAlias", name=f"alias/{self.props.name_prefix}-models-signing", target_key_id=key.key_id
+            self, "SigningAlias", name=names.kms_alias(self.props.name_prefix, names.SIGNING_KEY), target_key_id=key.key_id
         )
         return key

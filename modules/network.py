@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from environments.errors import ConfigError
 from modules.cdk import (
     Construct,
     default_security_group,
@@ -88,7 +89,7 @@ class Network(Construct):
         if not 2 <= props.az_count <= 3:
             problems.append(f"'az_count' must be 2 or 3 (value: {props.az_count})")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigError(problems, source=f"Network {props.name_prefix!r}")
         self.props = props
         self.availability_zones = [f"{props.region}{letter}" for letter in "abc"[: props.az_count]]
         name = props.name_prefix

@@ -13,13 +13,18 @@ AMI type by pool kind and CPU architecture (arm64 = Graviton families such as m7
 | gpu  | x86_64       | AL2023_x86_64_NVIDIA     | nvidia.com/gpu=true:NoSchedule  | + nvidia.com/gpu.present=true      |
 | gpu  | arm64        | AL2023_ARM_64_NVIDIA     | nvidia.com/gpu=true:NoSchedule  | + nvidia.com/gpu.present=true      |
 | any  | mixed        | error: one architecture per pool                                                        |
+
+The pool rules (kind, GPU families, one architecture, sizes) are ``environments.rules.node_pool_problems``: the
+schema refuses the same mistakes in the same words before a construct is built.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from environments import Taint
+from environments.errors import ConfigError
+from environments.rules import architecture_of, node_pool_problems
 from modules.cdk import (
     Construct,
     TerraformResourceLifecycle,
@@ -42,21 +47,6 @@ AMI_TYPES = {
     ("gpu", "arm64"): "AL2023_ARM_64_NVIDIA",
 }
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
-_GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
-
-
-def architecture_of(instance_type: str) -> str:
-    """``arm64`` for Graviton families (a ``g`` after the generation digit), else ``x86_64``."""
-    family = instance_type.split(".")[0]
-    return "arm64" if _GRAVITON_FAMILY.match(family) else "x86_64"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Taint:
-    key: str
-    value: str = ""
-    effect: str = "NoSchedule"
-    """NoSchedule, PreferNoSchedule or NoExecute."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +78,7 @@ class NodePoolProps:
     security_group_ids: list[str] = field(default_factory=list)
     """Security groups of the nodes, beside the cluster's own. Default: only the cluster's."""
     taints: list[Taint] = field(default_factory=list)
-    """Extra taints. Default: none (GPU pools always get the nvidia.com/gpu taint)."""
+    """Extra taints (the environment schema's ``Taint``). Default: none (GPU pools always get the nvidia.com/gpu taint)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra Kubernetes labels. Default: none."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -100,19 +90,13 @@ class NodePool(Construct):
         super().__init__(scope, id)
         self.props = props
         desired = props.min_size if props.desired_size is None else props.desired_size
-        architectures = {architecture_of(t) for t in props.instance_types}
-        problems = []
-        if props.kind not in ("cpu", "gpu"):
-            problems.append(f"'kind' must be 'cpu' or 'gpu' (value: {props.kind!r})")
-        if len(architectures) != 1:
-            problems.append(f"'instance_types' must share one CPU architecture (value: {props.instance_types})")
-        if not props.min_size <= desired <= props.max_size:
-            problems.append(
-                f"'desired_size' ({desired}) must lie between 'min_size' ({props.min_size}) and 'max_size' ({props.max_size})"
-            )
+        problems = node_pool_problems(
+            kind=props.kind, instance_types=props.instance_types, min_size=props.min_size, desired_size=desired,
+            max_size=props.max_size,
+        )
         if problems:
-            raise ValueError(f"node pool {props.pool_name!r}: " + "; ".join(problems))
-        self.ami_type = AMI_TYPES[(props.kind, architectures.pop())]
+            raise ConfigError(problems, source=f"NodePool {props.pool_name!r}")
+        self.ami_type = AMI_TYPES[(props.kind, architecture_of(props.instance_types[0]))]
         name = f"{props.cluster.props.cluster_name}-{props.pool_name}"
 
         self.role = iam_role.IamRole(self, "NodeRole", name=f"{name}-node", assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
@@ -177,5 +161,5 @@ class NodePool(Construct):
 
     @property
     def taints(self) -> list[tuple[str, str, str]]:
-        extra = [(t.key, t.value, TAINT_EFFECTS[t.effect]) for t in self.props.taints]
+        extra = [(t.key, t.value, TAINT_EFFECTS[t.effect.value]) for t in self.props.taints]
         return ([GPU_TAINT] if self.props.kind == "gpu" else []) + [t for t in extra if t[0] != GPU_TAINT[0]]

@@ -7,7 +7,8 @@ two Aspects that guard every resource: mandatory tags and the residency guard.
 
 from __future__ import annotations
 
-from infra.config import Environment
+from environments import Environment, names
+from environments.errors import ConfigError
 from modules.cdk import Aspects, Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, provider
 from modules.residency import ResidencyGuard
 from modules.tagging import MandatoryTags
@@ -28,10 +29,10 @@ class LayerStack(TerraformStack):
 
     def __init__(self, scope: Construct, env: Environment) -> None:
         if self.layer not in LAYERS:
-            raise ValueError(f"'layer' must be one of {LAYERS} (value: {self.layer!r})")
+            raise ConfigError(f"'layer' of {type(self).__name__} must be one of {LAYERS} (value: {self.layer!r})")
         super().__init__(scope, stack_name(env, self.layer))
         self.env = env
-        self.name_prefix = f"sahab-{env.name}"
+        self.name_prefix = names.name_prefix(env.name)
         provider.AwsProvider(
             self,
             "aws",
@@ -51,12 +52,12 @@ class LayerStack(TerraformStack):
             return
         S3Backend(
             self,
-            bucket=backend.bucket or f"sahab-{self.env.name}-tfstate",
+            bucket=backend.bucket or self.env.resource_name(names.STATE_BUCKET),
             key=key,
             region=self.env.region,
             encrypt=True,
-            kms_key_id=f"alias/sahab-{self.env.name}-tfstate",
-            dynamodb_table=backend.lock_table or f"sahab-{self.env.name}-tflock",
+            kms_key_id=names.kms_alias(self.name_prefix, names.STATE_BUCKET),
+            dynamodb_table=backend.lock_table or self.env.resource_name(names.STATE_LOCK_TABLE),
         )
 
     def output(self, name: str, value: object, description: str) -> TerraformOutput:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from infra.config import Environment
+from environments import Environment
 from modules.cdk import Construct
 from modules.eks_cluster import EksCluster, EksClusterProps
-from modules.node_pool import NodePool, NodePoolProps, Taint
+from modules.node_pool import NodePool, NodePoolProps
 from stacks.base import LayerStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
@@ -21,7 +21,7 @@ class ComputeStack(LayerStack):
             self,
             "Cluster",
             props=EksClusterProps(
-                cluster_name=f"{self.name_prefix}-eks",
+                cluster_name=env.resource_name("eks"),
                 subnet_ids=net.private_subnet_ids,
                 secrets_key=keys.eks_secrets,
                 logs_key=keys.logs,
@@ -48,7 +48,7 @@ class ComputeStack(LayerStack):
                     kind=pool.kind.value,
                     spot=pool.spot,
                     disk_size_gib=pool.disk_size_gib,
-                    taints=[Taint(key=t.key, value=t.value, effect=t.effect.value) for t in pool.taints],
+                    taints=list(pool.taints),
                     labels=dict(pool.labels),
                     tags=dict(env.tags),
                 ),

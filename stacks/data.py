@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import Environment, KafkaMode
+from environments import Environment, KafkaMode, names
 from modules.cdk import Construct
 from modules.context import account_id
 from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
@@ -33,7 +33,7 @@ class DataStack(LayerStack):
                 self,
                 f"{purpose.capitalize()}Bucket",
                 props=EncryptedBucketProps(
-                    bucket_name=f"{self.name_prefix}-{purpose}-{account_id(self)}",
+                    bucket_name=names.account_scoped(env.resource_name(purpose), account_id(self)),
                     key=keys.key(bucket.key),
                     noncurrent_version_expiration_days=bucket.noncurrent_version_expiration_days,
                     object_lock_retention_days=bucket.object_lock_retention_days,
@@ -47,7 +47,7 @@ class DataStack(LayerStack):
                 self,
                 "Kafka",
                 props=KafkaClusterProps(
-                    cluster_name=f"{self.name_prefix}-kafka",
+                    cluster_name=env.resource_name("kafka"),
                     vpc_id=net.vpc.id,
                     subnet_ids=net.private_subnet_ids,
                     client_security_group_ids=clients,
@@ -70,7 +70,7 @@ class DataStack(LayerStack):
             self,
             "OnlineStore",
             props=FeatureOnlineStoreProps(
-                store_name=f"{self.name_prefix}-online",
+                store_name=env.resource_name("online"),
                 vpc_id=net.vpc.id,
                 subnet_ids=net.private_subnet_ids,
                 client_security_group_ids=clients,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.config import Environment
+from environments import Environment
 from modules.cdk import App
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack

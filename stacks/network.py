@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import Environment
+from environments import Environment
 from modules.cdk import Construct
 from modules.network import Network, NetworkProps
 from stacks.base import LayerStack

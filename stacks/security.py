@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import Environment
+from environments import Environment, names
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.cdk import Construct
 from modules.context import account_id
@@ -23,8 +23,8 @@ class SecurityStack(LayerStack):
             self,
             "AuditTrail",
             props=AuditTrailProps(
-                trail_name=f"{self.name_prefix}-audit",
-                bucket_name=f"{self.name_prefix}-{AUDIT_BUCKET}-{account_id(self)}",
+                trail_name=env.resource_name(AUDIT_BUCKET),
+                bucket_name=names.account_scoped(env.resource_name(AUDIT_BUCKET), account_id(self)),
                 region=env.region,
                 key=self.keys.logs,
                 object_lock_retention_days=(audit.object_lock_retention_days if audit else None) or 365,

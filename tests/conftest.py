@@ -45,7 +45,7 @@ def synthesized_all(tmp_path_factory: pytest.TempPathFactory):
 
     Returns ``infra.synth.SynthResult``; its stacks live under a session temp folder.
     """
-    from infra.config import load_environments
+    from environments import load_environments
     from infra.synth import synth
 
     return synth(load_environments(), tmp_path_factory.mktemp("cdktf.out"))

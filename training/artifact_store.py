@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
-from infra.config import Environment, project_root
-from infra.errors import CommandFailed, ConfigError
+from environments import Environment, names, project_root
+from environments.errors import CommandFailed, ConfigError
 from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, VERSION_ID_PATTERN
 
 
@@ -198,7 +198,7 @@ class S3ArtifactStore:
 
 def models_root(env: Environment) -> Path:
     """Local folder of version folders: the store itself locally, a verified cache in the cloud."""
-    return env.data_path() / "models"
+    return env.paths.models
 
 
 def _resolve_local(path: str) -> Path:
@@ -215,7 +215,7 @@ def artifact_store_for(env: Environment, *, endpoint_url: str | None = None) -> 
 
     bucket = config.artifact_bucket or _default_bucket(env, endpoint_url)
     client = boto3.client("s3", region_name=env.region, endpoint_url=endpoint_url)
-    return S3ArtifactStore(bucket, prefix=config.artifact_prefix, kms_key_id=config.artifact_kms_key_id(env), client=client)
+    return S3ArtifactStore(bucket, prefix=config.artifact_prefix, kms_key_id=config.artifact_kms_key_id(env.name), client=client)
 
 
 def _default_bucket(env: Environment, endpoint_url: str | None) -> str:
@@ -230,4 +230,4 @@ def _default_bucket(env: Environment, endpoint_url: str | None) -> str:
             f"cannot name the models bucket: STS GetCallerIdentity failed ({exc}); configure AWS credentials or set "
             "'models.artifact_bucket'"
         ) from None
-    return f"{env.resource_name('models')}-{account}"
+    return names.account_scoped(env.resource_name(names.MODELS), account)

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from infra.config import Environment
+from environments import Environment
 from training.manifest import Manifest
 
 #: pathspec 1.x deprecates the pattern factory that BentoML 1.4 uses for its default ignore spec, built
@@ -28,7 +28,7 @@ BENTOML_PATHSPEC_NOTICE = r"GitWildMatchPattern \('gitwildmatch'\) is deprecated
 
 
 def bentoml_home(env: Environment) -> Path:
-    return env.data_path() / "bentoml"
+    return env.paths.bentoml
 
 
 def bentoml_env(env: Environment) -> dict[str, str]:

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES, REQUEST_FIELDS, TRANSACTIONS_FILE
-from infra.config import Environment
-from infra.errors import CommandFailed, ConfigError
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
 from training.preprocessing import Preprocessor
 
 #: How far before its transaction a row looks its features up (one microsecond: "just before").

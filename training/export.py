@@ -20,15 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infra.errors import GateFailed
+from environments.errors import GateFailed
+from training.manifest import FP32_MODEL_FILE, INT8_MODEL_FILE
 from training.metrics import average_precision
 from training.model import FraudProbability, FraudScorer
 
 OPSET = 18
 PARITY_TOLERANCE = 1e-4
 INT8_PR_AUC_TOLERANCE = 0.02
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
 INPUT_NAMES = ("categorical", "numeric")
 OUTPUT_NAME = "fraud_probability"
 
@@ -114,7 +113,7 @@ def export_and_check(
 ) -> ExportReport:
     """Export fp32 and int8 into ``folder`` and enforce both acceptance checks (table above)."""
     folder.mkdir(parents=True, exist_ok=True)
-    fp32_path = export_fp32(model, validation_inputs, folder / FP32_FILE)
+    fp32_path = export_fp32(model, validation_inputs, folder / FP32_MODEL_FILE)
     with torch.no_grad():
         reference = FraudProbability(model).eval()(
             *(torch.from_numpy(validation_inputs[name]) for name in INPUT_NAMES)
@@ -122,7 +121,7 @@ def export_and_check(
     fp32 = predict_onnx(fp32_path, validation_inputs)
     parity = float(np.max(np.abs(fp32 - reference)))
     require_parity(parity)
-    int8_path = quantise_int8(fp32_path, folder / INT8_FILE)
+    int8_path = quantise_int8(fp32_path, folder / INT8_MODEL_FILE)
     int8 = predict_onnx(int8_path, validation_inputs)
     report = ExportReport(
         fp32_path=fp32_path,

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.errors import CommandFailed
-from infra.local.process_records import stop_child
+from environments.errors import CommandFailed
+from environments.process_records import stop_child
 from training.worker import DIGEST_PATTERN, PROGRESS_FILE, EpochReport, train_process
 
 TORCHRUN_LOG = "torchrun.log"

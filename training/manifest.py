@@ -23,11 +23,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from infra.config import project_root
-from infra.errors import ConfigError
+from environments import project_root
+from environments.errors import ConfigError
 
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
+#: The artifacts of a version (export writes them, the registry requires them, serving and drift read them).
+FP32_MODEL_FILE = "model.onnx"
+INT8_MODEL_FILE = "model.int8.onnx"
+PREPROCESSING_FILE = "preprocessing.json"
 #: Names the registry writes itself; an export folder must not bring its own.
 RESERVED_FILES: frozenset[str] = frozenset({MANIFEST_FILE, SIGNATURE_FILE})
 MANIFEST_SCHEMA_VERSION = 1

@@ -25,17 +25,17 @@ from typing import Any
 import numpy as np
 
 from features.names import FRAUD_MODEL_FEATURE_SERVICE
-from infra.config import Environment
-from infra.errors import ConfigError
+from environments import Environment
+from environments.errors import ConfigError
 from training.dataset import build_training_set, save_arrays
 from training.export import OPSET, export_and_check, predict_onnx
 from training.launch import run_training
+from training.manifest import PREPROCESSING_FILE
 from training.metrics import classification_metrics
 from training.model import ModelSpec
 from training.worker import ARRAYS_FILE, EpochReport, RunConfig, load_final_model
 
 EXPORT_DIR = "export"
-PREPROCESSING_FILE = "preprocessing.json"
 
 
 @dataclass
@@ -50,7 +50,7 @@ class TrainingResult:
 
 
 def runs_root(env: Environment) -> Path:
-    return env.data_path() / "training"
+    return env.paths.training
 
 
 def new_run_dir(env: Environment) -> Path:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from features.aggregations import CUSTOMER_FEATURES, MERCHANT_RATE_PRIOR
 from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES, REQUEST_FIELDS
-from infra.errors import ConfigError, SahabError
+from environments.errors import ConfigError, SahabError
 
 FORMAT = "sahab.preprocessing/v1"
 CATEGORICAL_INPUTS: tuple[str, ...] = ("merchant_category", "channel", "hour")

@@ -24,12 +24,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from infra.config import Environment
-from infra.errors import ConfigError
+from environments import Environment
+from environments.errors import ConfigError
 from training.artifact_store import artifact_store_for, models_root
 from training.bento_model_store import register_in_bentoml
 from training.manifest import (
+    FP32_MODEL_FILE,
     MANIFEST_FILE,
+    PREPROCESSING_FILE,
     RESERVED_FILES,
     SIGNATURE_FILE,
     Manifest,
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 #: Files an export folder must hold: a version without its preprocessing cannot be served.
-REQUIRED_ARTIFACTS: tuple[str, ...] = ("model.onnx", "preprocessing.json")
+REQUIRED_ARTIFACTS: tuple[str, ...] = (FP32_MODEL_FILE, PREPROCESSING_FILE)
 VERSION_REFS: tuple[str, ...] = ("latest", "previous")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _ID_ATTEMPTS = 1000

@@ -33,8 +33,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from infra.config import Environment, project_root
-from infra.errors import CommandFailed, ConfigError, IntegrityError
+from environments import Environment, project_root
+from environments.errors import CommandFailed, ConfigError, IntegrityError
 
 SIGNATURE_FORMAT = "sahab-manifest-signature/v1"
 STATEMENT_PREFIX = b"sahab-manifest-v1 sha256:"
@@ -396,7 +396,7 @@ class KmsVerifier:
 
 def key_dir(env: Environment) -> Path:
     """Where the local signing key and trusted public keys live: ``<data>/keys``."""
-    return env.data_path() / "keys"
+    return env.paths.keys
 
 
 def signer_for(env: Environment, *, endpoint_url: str | None = None) -> Signer:
@@ -404,7 +404,7 @@ def signer_for(env: Environment, *, endpoint_url: str | None = None) -> Signer:
     if not env.is_cloud:
         return Ed25519FileSigner(key_dir(env))
     return KmsSigner(
-        env.models.signing_key_id(env), region_name=env.region, algorithm=env.models.signing_algorithm,
+        env.models.signing_key_id(env.name), region_name=env.region, algorithm=env.models.signing_algorithm,
         endpoint_url=endpoint_url,
     )
 
@@ -421,6 +421,6 @@ def verifier_for(env: Environment, *, endpoint_url: str | None = None) -> Verifi
         return PublicKeyVerifier.from_pem_files([path if path.is_absolute() else project_root() / path])
     if not env.is_cloud:
         return PublicKeyVerifier.from_key_dir(key_dir(env))
-    key_id = env.models.signing_key_id(env)
+    key_id = env.models.signing_key_id(env.name)
     client = kms_client(env.region, endpoint_url)
     return PublicKeyVerifier([fetch_kms_public_key(client, key_id)], source=f"KMS key {key_id}")

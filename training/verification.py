@@ -1,7 +1,7 @@
 """Loading a model version only after its signature and every digest check out.
 
 ``load_verified`` runs the checks in this order and stops at the first failure, raising
-``IntegrityCheckFailed`` (an ``infra.errors.IntegrityError``) whose ``check`` is the name below:
+``IntegrityCheckFailed`` (an ``environments.errors.IntegrityError``) whose ``check`` is the name below:
 
 | check              | fails when                                                               |
 |--------------------|--------------------------------------------------------------------------|
@@ -26,8 +26,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import ConfigError, IntegrityError
-from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, sha256_file
+from environments.errors import ConfigError, IntegrityError
+from training.manifest import (
+    FP32_MODEL_FILE,
+    INT8_MODEL_FILE,
+    MANIFEST_FILE,
+    PREPROCESSING_FILE,
+    SIGNATURE_FILE,
+    Manifest,
+    sha256_file,
+)
 from training.signing import ManifestSignature, PublicKeyVerifier, SignatureInvalid, Verifier
 
 _RESTORE = (
@@ -64,15 +72,15 @@ class VerifiedModel:
 
     @property
     def onnx_path(self) -> Path:
-        return self.artifact_path("model.onnx")
+        return self.artifact_path(FP32_MODEL_FILE)
 
     @property
     def int8_onnx_path(self) -> Path | None:
-        return self.path / "model.int8.onnx" if "model.int8.onnx" in self.manifest.artifacts else None
+        return self.path / INT8_MODEL_FILE if INT8_MODEL_FILE in self.manifest.artifacts else None
 
     @property
     def preprocessing_path(self) -> Path:
-        return self.artifact_path("preprocessing.json")
+        return self.artifact_path(PREPROCESSING_FILE)
 
     def read_artifact(self, name: str) -> bytes:
         """An artifact's bytes, checked against the manifest again as they are read.

@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
-from infra.errors import ConfigError
+from environments.errors import ConfigError
 from training.metrics import average_precision
 from training.model import FraudScorer, ModelSpec
 

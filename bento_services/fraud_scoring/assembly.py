@@ -18,15 +18,16 @@ from bento_services.json_logging import serving_logger
 from bento_services.prediction_log import PredictionSink, sink_for
 from bento_services.routing import Router
 from bento_services.weights_file import WeightsFile
-from infra.config import Environment, ServingConfig
-from infra.errors import ConfigError, IntegrityError
+from environments import Environment, ServingConfig
+from environments.errors import ConfigError, IntegrityError
+from training.manifest import FP32_MODEL_FILE, INT8_MODEL_FILE, PREPROCESSING_FILE
 
 #: Which ONNX file runs for each ``serving.model_precision``.
-MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+MODEL_FILES = {"fp32": FP32_MODEL_FILE, "int8": INT8_MODEL_FILE}
 
 
 def weights_file_for(env: Environment) -> WeightsFile:
-    return WeightsFile.for_run_dir(env.data_path() / "run")
+    return WeightsFile.for_run_dir(env.paths.run)
 
 
 def verify_variants(env: Environment, logger: logging.Logger) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def load_variant_models(env: Environment, logger: logging.Logger) -> tuple[dict[
     for variant in env.serving.variants:
         verified = verified_by_variant[variant.name]
         if verified.version_id not in loaded:
-            preprocessor = Preprocessor.from_json(verified.read_artifact("preprocessing.json").decode("utf-8"))
+            preprocessor = Preprocessor.from_json(verified.read_artifact(PREPROCESSING_FILE).decode("utf-8"))
             runtime = make_runtime(verified, env.serving)
             loaded[verified.version_id] = (verified, preprocessor, runtime)
         verified, preprocessor, runtime = loaded[verified.version_id]
@@ -86,7 +87,7 @@ def make_runtime(verified: Any, serving: ServingConfig) -> Any:
     if serving.device == "cuda":
         from bento_services.fraud_scoring.torch_runtime import TorchModel
 
-        return TorchModel(verified.read_artifact("model.onnx"), device="cuda")
+        return TorchModel(verified.read_artifact(FP32_MODEL_FILE), device="cuda")
     name = MODEL_FILES[serving.model_precision]
     if name not in verified.manifest.artifacts:
         raise ConfigError(

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from infra.config import ServingConfig
+from environments import ServingConfig
 
 #: Turns model-input records into named arrays: ``Preprocessor.transform`` from the version folder.
 Transform = Callable[[Sequence[Mapping[str, Any]]], dict[str, np.ndarray]]

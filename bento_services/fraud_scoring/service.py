@@ -33,7 +33,7 @@ from bento_services.fraud_scoring.assembly import verify_variants
 from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
 from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
 from bento_services.json_logging import serving_logger
-from infra.config import load_environment
+from environments import load_environment
 
 ENVIRONMENT = load_environment(os.environ.get("SAHAB_ENV", "local"))
 SERVING = ENVIRONMENT.serving

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from infra.errors import ConfigError
+from environments.errors import ConfigError
 
 #: Prefix of the trained scorer's parameters inside the exported ``FraudProbability`` graph.
 PARAMETER_PREFIX = "scorer."

@@ -18,8 +18,8 @@ from features.ingest.ingestor import Ingestor, IngestSummary
 from features.ingest.producer import ProduceSummary, produce_payloads
 from features.ingest.synthetic import synthetic_events
 from features.ingest.topics import ensure_topics
-from infra.config import Environment
-from infra.errors import CommandFailed
+from environments import Environment
+from environments.errors import CommandFailed
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The producer, the ingestor and the topic admin all build their confluent-kafka settings from a
 ``KafkaConnection``; nothing else differs between a laptop and the cloud. ``connection_for(env)``
-resolves the environment file into one (the decision table is on ``infra.config.StreamingConfig``):
+resolves the environment file into one (the decision table is on ``environments.StreamingConfig``):
 
 | resolved auth, tls | security.protocol | sasl.mechanism | token                                  |
 |--------------------|-------------------|----------------|----------------------------------------|
@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from infra.config import Environment
-from infra.errors import CommandFailed, ConfigError
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
+from features.ingest.local_broker import running_broker
 
 
 class KafkaConnection(BaseModel):
@@ -115,8 +116,6 @@ def connection_for(env: Environment) -> KafkaConnection:
 
     servers = streaming.bootstrap_servers
     if servers is None:
-        from infra.local.broker import running_broker
-
         broker = running_broker(env)
         if broker is None:
             raise ConfigError(

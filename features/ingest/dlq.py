@@ -23,7 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from features.ingest.connection import KafkaConnection
 from features.ingest.events import InvalidEvent
-from infra.errors import CommandFailed
+from environments.errors import CommandFailed
 
 HEADER_REASON = "dlq.reason"
 HEADER_ERROR = "dlq.error"

@@ -48,8 +48,8 @@ from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_PUSH_SOURCE as PUSH_SOURCE
 from features.names import CUSTOMER_TRANSACTIONS_VIEW as FEATURE_VIEW
 from features.names import TIMESTAMP_FIELD as TIMESTAMP_COLUMN
-from infra.config import Environment
-from infra.errors import CommandFailed
+from environments import Environment
+from environments.errors import CommandFailed
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class IngestSummary:
 
 def state_path_for(env: Environment, group_id: str | None = None) -> Path:
     """The ingestor's state file: one per consumer group, under the environment's data folder."""
-    return env.data_path() / "streaming" / f"{group_id or env.streaming.consumer_group}.sqlite"
+    return env.paths.streaming / f"{group_id or env.streaming.consumer_group}.sqlite"
 
 
 class Ingestor:

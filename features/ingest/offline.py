@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from infra.errors import CommandFailed
+from environments.errors import CommandFailed
 
 
 class OfflineSink(Protocol):

@@ -11,8 +11,8 @@ from pathlib import Path
 from features.ingest.events import event_from_record
 from features.ingest.producer import Payload
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
-from infra.config import Environment
-from infra.errors import ConfigError
+from environments import Environment
+from environments.errors import ConfigError
 
 
 def synthetic_payloads(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, Message, Producer
 
 from features.ingest.connection import KafkaConnection
-from infra.errors import CommandFailed
+from environments.errors import CommandFailed
 
 #: librdkafka settings that make produce-side retries harmless and batches efficient.
 IDEMPOTENT_PRODUCER_SETTINGS: dict[str, object] = {

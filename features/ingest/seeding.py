@@ -18,8 +18,8 @@ import pandas as pd
 from features.ingest.events import TransactionEventV1, event_from_record
 from features.names import TIMESTAMP_FIELD, TRANSACTIONS_FILE
 from features.store import CloudStoreSettings, cloud_settings, offline_store_uri, read_offline_table
-from infra.config import Environment
-from infra.errors import ConfigError
+from environments import Environment
+from environments.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from features.ingest.events import DUBAI, Channel, TransactionEventV1
-from infra.config import DataConfig
+from environments import DataConfig
 
 #: Category -> (share of transactions, median amount in AED).
 CATEGORIES: dict[str, tuple[float, float]] = {

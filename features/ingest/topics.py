@@ -11,8 +11,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from features.ingest.connection import KafkaConnection
-from infra.config import StreamingConfig
-from infra.errors import CommandFailed
+from environments import StreamingConfig
+from environments.errors import CommandFailed
 
 #: The dead-letter topic keeps arrival order in one partition; it carries only the rare bad event.
 DLQ_PARTITIONS = 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from infra.config import Environment, available_environments, load_environments
-from infra.errors import ConfigError
+from environments import Environment, available_environments, load_environments
+from environments.errors import ConfigError
 
 console = Console()
 

@@ -46,9 +46,9 @@ def plan_command(
 
 def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_approve: bool, outdir: Path, reports: Path) -> None:
     from infra.cli.check_cmd import print_run
-    from infra.config import load_environment
+    from environments import load_environment
     from infra.deploy import deploy, find_aws_credentials
-    from infra.errors import GateFailed
+    from environments.errors import GateFailed
 
     env = load_environment(environment)
     method = find_aws_credentials()  # refuse before the slow synthesis, and before looking for the engine

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import load_environment
-from infra.errors import ConfigError
+from environments import load_environment
+from environments.errors import ConfigError
 
 console = Console()
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.config import load_environment
+from environments import load_environment
 
 console = Console()
 EnvArgument = Annotated[str, typer.Argument(help="Environment to run locally (a target: local environment).")]

@@ -14,7 +14,7 @@ import importlib
 import typer
 from rich.console import Console
 
-from infra.errors import SahabError
+from environments.errors import SahabError
 
 #: Command modules, each exposing ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (

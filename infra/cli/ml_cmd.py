@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import Environment, load_environment
-from infra.errors import ConfigError
+from environments import Environment, load_environment
+from environments.errors import ConfigError
 
 if TYPE_CHECKING:
     from features.store import CloudStoreSettings

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import load_environment
+from environments import load_environment
 
 if TYPE_CHECKING:
     from training.registry import ModelVersion

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import Environment, load_environment
-from infra.errors import ConfigError
+from environments import Environment, load_environment
+from environments.errors import ConfigError
 
 console = Console()
 serve_app = typer.Typer(help="The fraud-scoring BentoML server: start, stop, status, traffic weights.",

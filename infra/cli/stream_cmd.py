@@ -1,6 +1,6 @@
 """``sahab stream ...``: produce transaction events, run the ingestor, manage the local broker, read the DLQ.
 
-A thin adapter: each command parses flags, calls ``features.ingest`` / ``infra.local.broker`` and
+A thin adapter: each command parses flags, calls ``features.ingest`` / ``features.ingest.local_broker`` and
 prints the result. Feast and the Kafka client are imported inside the commands (the CLI starts fast).
 """
 
@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import Environment, load_environment
-from infra.errors import ConfigError
+from environments import Environment, load_environment
+from environments.errors import ConfigError
 
 console = Console()
 stream_app = typer.Typer(help="Kafka ingestion: produce events, run the ingestor, the local broker, the DLQ.", no_args_is_help=True)
@@ -151,7 +151,7 @@ def schema_command() -> None:
 @broker_app.command("start")
 def broker_start_command(env_name: EnvOption = "local") -> None:
     """Start the local broker (or show the one already running)."""
-    from infra.local.broker import start_local_broker
+    from features.ingest.local_broker import start_local_broker
 
     broker = start_local_broker(_local(env_name))
     console.print(f"broker pid {broker.pid} on {broker.bootstrap_servers} (storage {broker.storage_url}); log {broker.log_path}")
@@ -160,7 +160,7 @@ def broker_start_command(env_name: EnvOption = "local") -> None:
 @broker_app.command("stop")
 def broker_stop_command(env_name: EnvOption = "local") -> None:
     """Stop the local broker by its pid."""
-    from infra.local.broker import stop_local_broker
+    from features.ingest.local_broker import stop_local_broker
 
     console.print("broker stopped" if stop_local_broker(_local(env_name)) else "no broker was running")
 
@@ -168,7 +168,7 @@ def broker_stop_command(env_name: EnvOption = "local") -> None:
 @broker_app.command("status")
 def broker_status_command(env_name: EnvOption = "local") -> None:
     """Say whether the local broker runs, and where."""
-    from infra.local.broker import running_broker
+    from features.ingest.local_broker import running_broker
 
     broker = running_broker(_local(env_name))
     console.print(f"running: pid {broker.pid} on {broker.bootstrap_servers}" if broker else "not running")

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.config import Environment, UAE_RESIDENT_REGIONS, project_root
-from infra.errors import ConfigError, GateFailed
+from environments import Environment, UAE_RESIDENT_REGIONS, project_root
+from environments.errors import ConfigError, GateFailed
 from infra.gate.checkov_runner import run_checkov
 from infra.gate.junit import write_junit
 from infra.gate.model import GateReport

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config import UAE_RESIDENT_REGIONS, project_root
-from infra.errors import ConfigError, GateFailed
+from environments import UAE_RESIDENT_REGIONS, project_root
+from environments.errors import ConfigError, GateFailed
 from infra.gate.model import CheckInfo, GateReport, Outcome, Skip, StackReport
 from infra.gate.scan_copy import ScanCopy, ScanTarget, problem_list, write_scan_copies
 

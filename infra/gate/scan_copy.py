@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.errors import GateFailed
+from environments.errors import GateFailed
 
 SCAN_FILE_NAME = "cdk.tf.json"
 _KEY_OPENS_BLOCK = re.compile(r'^(?P<indent> *)(?P<key>"(?:[^"\\]|\\.)*"): [{\[]$')

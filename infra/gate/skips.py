@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from infra.config import project_root
-from infra.errors import ConfigError
+from environments import project_root
+from environments.errors import ConfigError
 from infra.gate.model import Skip
 
 BUILT_IN_ID = re.compile(r"^CKV2?_AWS_\d+$")

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from infra.config import Environment
-from infra.errors import ConfigError
+from environments import Environment
+from environments.errors import ConfigError
 
 #: Transactions sent in each traffic phase (clean, then drifted).
 TRAFFIC_TRANSACTIONS = 2000
@@ -65,7 +65,7 @@ def synth_and_gate(run: StackRun) -> str:
     """Synthesise every cloud environment and pass it through the policy gate, as a deploy would."""
     if not run.infra:
         return "skipped (--skip-infra)"
-    from infra.config import load_environments, project_root
+    from environments import load_environments, project_root
     from infra.gate.check import check_environments, require_clean
 
     cloud = [e for e in load_environments() if e.is_cloud]
@@ -108,7 +108,7 @@ def feast_materialize(run: StackRun) -> str:
 
 def stream_burst_step(run: StackRun) -> str:
     from features.ingest.burst import stream_burst
-    from infra.local.broker import start_local_broker
+    from features.ingest.local_broker import start_local_broker
 
     broker = start_local_broker(run.env)
     run.facts["broker"] = broker.bootstrap_servers
@@ -221,14 +221,14 @@ def check_local(env: Environment) -> None:
     if env.is_cloud:
         raise ConfigError(
             f"'sahab up' runs the stack on this machine, but environment {env.name!r} targets "
-            f"{env.target.value}: use 'sahab deploy --env {env.name}' for cloud environments"
+            f"{env.target.value}: use 'sahab deploy {env.name}' for cloud environments"
         )
 
 
 def down(env: Environment) -> list[str]:
     """Stop the server and the broker ``up`` started (by their pid files); say what was stopped."""
     from bento_services.server_process import stop_server
-    from infra.local.broker import stop_local_broker
+    from features.ingest.local_broker import stop_local_broker
 
     stopped = []
     if stop_server(env):

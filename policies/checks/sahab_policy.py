@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-#: AWS regions inside the UAE. Keep in step with ``infra.config.UAE_RESIDENT_REGIONS["aws"]``
+#: AWS regions inside the UAE. Keep in step with ``environments.UAE_RESIDENT_REGIONS["aws"]``
 #: (a test asserts it). The gate may narrow the list per scan through ``SAHAB_ALLOWED_REGIONS``;
 #: it can never widen it.
 UAE_AWS_REGIONS: tuple[str, ...] = ("me-central-1",)

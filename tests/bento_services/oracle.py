@@ -13,7 +13,7 @@ import onnxruntime as ort
 
 from features.names import FRAUD_MODEL_FEATURE_SERVICE, REQUEST_FIELDS
 from features.store import feature_store_for
-from infra.config import Environment
+from environments import Environment
 from training.preprocessing import Preprocessor
 from training.registry import resolve_version
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from infra.config import DataConfig, Environment, TrainingConfig, load_environment, parse_environment
+from environments import DataConfig, Environment, TrainingConfig, load_environment, parse_environment
 
 TINY_DATA = DataConfig(customers=300, merchants=40, days=14)
 TINY_TRAINING = TrainingConfig(epochs=2, validation_days=4)

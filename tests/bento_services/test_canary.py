@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bento_services.canary import CanaryMonitor
-from infra.config import CanaryConfig
+from environments import CanaryConfig
 
 
 class Clock:

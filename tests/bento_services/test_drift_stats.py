@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from bento_services.drift_stats import categorical_psi, column_drift, compare_frames, numeric_psi
-from infra.config import DriftConfig
-from infra.errors import ConfigError
+from environments import DriftConfig
+from environments.errors import ConfigError
 
 RNG = np.random.default_rng(3)
 REFERENCE = RNG.lognormal(4.0, 1.0, 20_000)

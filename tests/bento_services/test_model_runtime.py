@@ -9,8 +9,8 @@ from serving_stack import TinyStack
 
 from bento_services.fraud_scoring.model_runtime import OnnxRuntimeModel
 from bento_services.fraud_scoring.torch_runtime import TorchModel
-from infra.config import ServingConfig
-from infra.errors import ConfigError
+from environments import ServingConfig
+from environments.errors import ConfigError
 from training.preprocessing import Preprocessor
 from training.registry import load_version
 

@@ -9,9 +9,9 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bento_services.prediction_log import KafkaPredictionSink, PredictionRecord, sink_for
-from infra.config import load_environment
-from infra.errors import CommandFailed
-from infra.local.broker import start_local_broker, stop_local_broker
+from environments import load_environment
+from environments.errors import CommandFailed
+from features.ingest.local_broker import start_local_broker, stop_local_broker
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 
 from bento_services.routing import Router, entity_point
 from bento_services.weights_file import WeightsFile
-from infra.config import CanaryConfig, ServingConfig, VariantConfig
-from infra.errors import ConfigError
+from environments import CanaryConfig, ServingConfig, VariantConfig
+from environments.errors import ConfigError
 
 ENTITIES = [f"c{i:06d}" for i in range(2000)]
 

@@ -15,8 +15,8 @@ from bento_services.fraud_scoring.metrics import ServingMetrics
 from bento_services.fraud_scoring.schemas import TransactionIn
 from bento_services.prediction_log import JsonlPredictionSink, read_predictions
 from bento_services.traffic import payloads_from_frame
-from infra.config import Environment
-from infra.errors import ConfigError, IntegrityError
+from environments import Environment
+from environments.errors import ConfigError, IntegrityError
 
 
 def scorer_for(env: Environment, log_dir: Path):

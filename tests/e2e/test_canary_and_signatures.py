@@ -8,7 +8,7 @@ from http_helpers import free_port, metric, score, transaction
 from serving_stack import TinyStack, copy_stack, environment_with, register_failing_version, write_environment_file
 
 from bento_services.server_process import running_server, start_server, stop_server
-from infra.errors import CommandFailed
+from environments.errors import CommandFailed
 
 pytestmark = pytest.mark.slow
 
@@ -45,5 +45,9 @@ def test_a_model_with_a_bad_signature_stops_the_server_naming_the_model_and_the_
     env = environment_with(env, port=free_port(), variants=[{"name": "a", "model_version": tiny_stack.v1, "weight": 1.0}])
     with pytest.raises(CommandFailed) as failure:
         start_server(env, environment_ref=str(write_environment_file(env, tmp_path / "env")), ready_timeout_s=120)
-    assert f"model version {tiny_stack.v1} failed the 'signature' check" in str(failure.value)
+    message = str(failure.value)
+    assert message.startswith("the BentoML server refused to start: ")  # why first, in one line
+    assert f"model version {tiny_stack.v1} failed the 'signature' check" in message
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert message.endswith(f"full log: {env.paths.run / 'bentoml.log'}")
     assert running_server(env) is None

@@ -19,7 +19,7 @@ from http_helpers import free_port
 from serving_stack import TinyStack, copy_stack, environment_with, write_environment_file
 
 from bento_services.server_process import running_server
-from infra.local.broker import running_broker
+from features.ingest.local_broker import running_broker
 
 pytestmark = pytest.mark.slow
 

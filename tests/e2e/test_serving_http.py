@@ -130,4 +130,4 @@ def test_weights_that_do_not_sum_to_one_are_refused_with_exit_2(ab_server) -> No
     _, env_file, _ = ab_server
     done = subprocess.run([str(Path(sys.executable).with_name("sahab")), "serve", "weights", "--env", str(env_file),
                            "a=0.7", "b=0.7"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "weights must sum to 1 (sum: 1.4)" in done.stderr
+    assert done.returncode == 2 and "the weights of the variants must sum to 1 (sum: 1.4)" in done.stderr

@@ -50,8 +50,8 @@ from features.names import (
     TRANSACTIONS_FILE,
 )
 from features.store import CloudStoreSettings
-from infra.config import Environment, load_environment, parse_environment
-from infra.local.process_records import stop_child
+from environments import Environment, load_environment, parse_environment
+from environments.process_records import stop_child
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -439,7 +439,7 @@ def test_sahab_features_materialize_from_terraform_outputs_refills_redis(
 
 def test_a_missing_s3_table_names_where_to_upload_it(cloud: CloudRepository) -> None:
     from features.store import read_offline_table
-    from infra.errors import ConfigError
+    from environments.errors import ConfigError
 
     with pytest.raises(ConfigError, match=rf"s3://{BUCKET}/offline/nothing.parquet.*upload the offline tables"):
         read_offline_table(cloud.env, "nothing.parquet", cloud.settings)
@@ -490,7 +490,7 @@ def test_without_an_s3_transactions_table_a_new_stream_state_starts_empty_and_sa
 
 
 def test_bad_optional_settings_are_refused_together_naming_their_variables() -> None:
-    from infra.errors import ConfigError
+    from environments.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"(?s)2 problems.*SAHAB_S3_ENDPOINT_URL.*127.0.0.1:9000.*SAHAB_REDIS_CA_FILE"):
         CloudStoreSettings.from_environ({"SAHAB_DATA_BUCKET": "b", "SAHAB_ONLINE_STORE_ENDPOINT": "r",
@@ -506,7 +506,7 @@ def test_the_s3_filesystem_refuses_s3fs_options_it_cannot_honour() -> None:
 
 def test_a_conflicting_feast_endpoint_variable_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from features.store import feature_store_for
-    from infra.errors import ConfigError
+    from environments.errors import ConfigError
 
     monkeypatch.setenv("FEAST_S3_ENDPOINT_URL", "http://127.0.0.1:1")
     settings = CloudStoreSettings("b", "r", s3_endpoint_url="http://127.0.0.1:2")

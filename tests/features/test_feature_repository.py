@@ -13,7 +13,7 @@ from features.names import (
     FRAUD_MODEL_FEATURE_SERVICE,
     FRAUD_MODEL_FEATURES,
 )
-from infra.config import Environment, parse_environment
+from environments import Environment, parse_environment
 
 
 def small_env(data_dir: Path) -> Environment:

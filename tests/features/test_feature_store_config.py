@@ -14,8 +14,8 @@ from features.store import (
     offline_store_uri,
     render_feature_repo,
 )
-from infra.config import Environment, load_environment, parse_environment
-from infra.errors import ConfigError
+from environments import Environment, load_environment, parse_environment
+from environments.errors import ConfigError
 
 CLOUD = CloudStoreSettings(data_bucket="sahab-smb-data-123456789012", online_store_endpoint="master.sahab-smb-online.cache.amazonaws.com")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_environment
+from environments import load_environment
 from infra.deploy import deploy, find_aws_credentials, stack_commands, terraform_runner
-from infra.errors import CommandFailed, ConfigError
+from environments.errors import CommandFailed, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",

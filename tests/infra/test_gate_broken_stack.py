@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_environment
+from environments import load_environment
 from infra.deploy import deploy
-from infra.errors import GateFailed
+from environments.errors import GateFailed
 from infra.gate.check import GateRun, check_targets
 from infra.gate.scan_copy import ScanTarget
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.errors import ConfigError, GateFailed
+from environments.errors import ConfigError, GateFailed
 from infra.gate.checkov_runner import CheckovTool, find_checkov, policy_checks_dir, run_checkov
 from infra.gate.model import GateReport
 from infra.gate.scan_copy import ScanTarget, index_addresses

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import ConfigError
+from environments.errors import ConfigError
 from infra.gate.skips import load_skips
 
 REASON = "Cross-region replication would copy data out of the UAE."

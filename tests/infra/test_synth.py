@@ -12,8 +12,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from infra.config import load_environment, project_root
-from infra.errors import GateFailed
+from environments import load_environment, project_root
+from environments.errors import GateFailed
 
 SAHAB = [sys.executable, "-m", "infra.cli.main"]
 
@@ -80,3 +80,42 @@ def test_synthesising_a_local_environment_writes_no_cloud_stacks(tmp_path):
     result = synth([load_environment("local")], tmp_path)
     assert result.stacks == [] and result.local_only == ["local"]
     assert not (tmp_path / "stacks").exists()
+
+
+def test_a_construct_refusal_found_at_synth_time_exits_2_with_one_message(synthesized_all, tmp_path, monkeypatch, capsys):
+    """A pool the schema never saw (an environment built in Python, not read from YAML) is refused by the
+    construct with the project's error type, and the CLI turns it into the documented exit 2."""
+    from environments import NodePoolConfig
+    from infra.cli import main as cli_main
+    from infra.cli import synth_cmd
+
+    env = load_environment("smb")
+    mixed = NodePoolConfig.model_construct(**{**env.node_pools["cpu"].__dict__, "instance_types": ["m7g.large", "m7i.large"]})
+    unvalidated = env.model_copy(update={"node_pools": {**env.node_pools, "cpu": mixed}})
+    monkeypatch.setattr(synth_cmd, "select_environments", lambda names, all_: [unvalidated])
+    monkeypatch.setattr(sys, "argv", ["sahab", "synth", "smb", "--outdir", str(tmp_path)])
+    with pytest.raises(SystemExit) as exited:
+        cli_main.main()
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: NodePool 'cpu': 'instance_types' must share one CPU architecture") and "Traceback" not in error
+    assert not (tmp_path / "stacks").exists()
+
+
+@pytest.mark.slow
+def test_sahab_synth_run_directly_without_the_jsii_variables_prints_no_node_banner(tmp_path):
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "sahab"), "synth", "smb", "--outdir", str(tmp_path)],
+        cwd=project_root(), env={**bare, "COLUMNS": "200"}, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "smb-compute" in completed.stdout
+    assert "end-of-life" not in completed.stdout + completed.stderr and "!!" not in completed.stderr
+
+
+def test_jsii_itself_prints_the_node_banner_when_nothing_silences_it():
+    """The control for the test above: without ``modules.cdk`` setting the variables, the banner appears."""
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}
+    completed = subprocess.run([sys.executable, "-c", "import cdktf"], env=bare, capture_output=True, text=True, timeout=120)
+    assert "end-of-life" in completed.stdout + completed.stderr

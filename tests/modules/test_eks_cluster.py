@@ -1,5 +1,7 @@
 import pytest
 
+from environments.errors import ConfigError
+
 
 def build(sut, **overrides):
     from modules.eks_cluster import EksCluster, EksClusterProps
@@ -22,12 +24,12 @@ def test_a_public_endpoint_is_limited_to_the_given_cidrs(sut):
 
 
 def test_a_public_endpoint_without_cidrs_is_refused(sut):
-    with pytest.raises(ValueError, match="'public_access_cidrs' must list CIDRs when 'allow_public_endpoint' is true"):
+    with pytest.raises(ConfigError, match="'public_access_cidrs' must list CIDRs when 'allow_public_endpoint' is true"):
         build(sut, allow_public_endpoint=True)
 
 
 def test_a_public_endpoint_open_to_the_internet_is_refused(sut):
-    with pytest.raises(ValueError, match="must not contain 0.0.0.0/0"):
+    with pytest.raises(ConfigError, match="must not contain 0.0.0.0/0"):
         build(sut, allow_public_endpoint=True, public_access_cidrs=["0.0.0.0/0"])
 
 

@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from environments.errors import ConfigError
+
 
 def build(sut, **overrides):
     from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
@@ -74,5 +76,5 @@ def test_grant_read_gives_the_role_s3_read_and_kms_decrypt_on_the_bucket_key(sut
 
 
 def test_a_non_positive_lock_retention_is_refused(sut):
-    with pytest.raises(ValueError, match="'object_lock_retention_days' must be >= 1"):
+    with pytest.raises(ConfigError, match="'object_lock_retention_days' must be >= 1"):
         build(sut, object_lock_retention_days=0)

@@ -1,5 +1,7 @@
 import pytest
 
+from environments.errors import ConfigError
+
 
 def build(sut, **overrides):
     from modules.feature_online_store import FeatureOnlineStore, FeatureOnlineStoreProps
@@ -40,7 +42,7 @@ def test_multi_az_turns_on_automatic_failover_across_replicas(sut):
 
 
 def test_multi_az_without_a_replica_is_refused(sut):
-    with pytest.raises(ValueError, match=r"'replicas' must be >= 1 when 'multi_az' is true \(value: 0\)"):
+    with pytest.raises(ConfigError, match=r"'replicas' must be >= 1 when 'multi_az' is true \(value: 0\)"):
         build(sut, multi_az=True)
 
 

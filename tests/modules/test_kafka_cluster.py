@@ -1,5 +1,7 @@
 import pytest
 
+from environments.errors import ConfigError
+
 
 def build(sut, **overrides):
     from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
@@ -50,7 +52,7 @@ def test_brokers_are_not_publicly_accessible_and_topics_are_not_auto_created(sut
 
 
 def test_serverless_is_refused_without_the_explicit_opt_in(sut):
-    with pytest.raises(ValueError, match="'accept_aws_owned_key_at_rest' must be true when 'mode' is 'serverless'"):
+    with pytest.raises(ConfigError, match="'accept_aws_owned_key_at_rest' must be true when 'mode' is 'serverless'"):
         build(sut, mode="serverless")
 
 
@@ -61,5 +63,5 @@ def test_serverless_with_the_opt_in_uses_iam_auth(sut):
 
 
 def test_broker_count_must_be_a_multiple_of_the_subnets(sut):
-    with pytest.raises(ValueError, match=r"'broker_count' \(3\) must be a multiple of the subnet count \(2\)"):
+    with pytest.raises(ConfigError, match=r"'broker_count' \(3\) must be a multiple of the subnet count \(2\)"):
         build(sut, broker_count=3)

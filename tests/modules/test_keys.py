@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from environments.errors import ConfigError
+
 REGION = "me-central-1"
 
 
@@ -56,5 +58,5 @@ def test_aliases_follow_the_naming_function(sut):
 def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):
     from modules.keys import Keys, KeysProps
 
-    with pytest.raises(ValueError, match=r"'deletion_window_days' must be between 7 and 30 \(value: 3\)"):
+    with pytest.raises(ConfigError, match=r"'deletion_window_days' must be between 7 and 30 \(value: 3\)"):
         Keys(sut.stack, "Other", props=KeysProps(name_prefix="x", region=REGION, deletion_window_days=3))

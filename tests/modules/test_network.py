@@ -2,6 +2,8 @@ import ipaddress
 
 import pytest
 
+from environments.errors import ConfigError
+
 REGION = "me-central-1"
 
 
@@ -73,5 +75,5 @@ def test_interface_endpoints_admit_https_from_the_vpc_only(sut):
 
 
 def test_an_unknown_nat_strategy_is_refused_naming_the_prop(sut):
-    with pytest.raises(ValueError, match=r"'nat_strategy' must be one of .* \(value: 'double'\)"):
+    with pytest.raises(ConfigError, match=r"'nat_strategy' must be one of .* \(value: 'double'\)"):
         build(sut, nat_strategy="double")

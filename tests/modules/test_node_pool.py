@@ -1,5 +1,7 @@
 import pytest
 
+from environments.errors import ConfigError
+
 
 def build(sut, **overrides):
     from modules.eks_cluster import EksCluster, EksClusterProps
@@ -36,7 +38,8 @@ def test_graviton_instances_get_the_arm_ami(sut):
 
 
 def test_mixing_cpu_architectures_in_one_pool_is_refused(sut):
-    with pytest.raises(ValueError, match="node pool 'cpu': 'instance_types' must share one CPU architecture"):
+    with pytest.raises(ConfigError, match=r"NodePool 'cpu': 'instance_types' must share one CPU architecture.*"
+                                          r"arm64 \(m7g.large\) and x86_64 \(m7i.large\)"):
         build(sut, instance_types=["m7g.large", "m7i.large"])
 
 
@@ -59,7 +62,7 @@ def test_spot_pools_ask_for_spot_capacity(sut):
 
 
 def test_extra_taints_and_labels_are_added(sut):
-    from modules.node_pool import Taint
+    from environments import Taint
 
     build(sut, taints=[Taint(key="dedicated", value="serving", effect="NoExecute")], labels={"team": "ml"})
     group = sut.only("aws_eks_node_group")
@@ -68,5 +71,14 @@ def test_extra_taints_and_labels_are_added(sut):
 
 
 def test_desired_size_outside_the_bounds_is_refused(sut):
-    with pytest.raises(ValueError, match=r"'desired_size' \(5\) must lie between 'min_size' \(1\) and 'max_size' \(3\)"):
+    with pytest.raises(ConfigError, match=r"'desired_size' \(5\) must lie between 'min_size' \(1\) and 'max_size' \(3\)"):
         build(sut, desired_size=5)
+
+
+def test_the_construct_refuses_a_mixed_pool_in_the_words_of_the_schema(sut):
+    from environments.rules import node_pool_problems
+
+    with pytest.raises(ConfigError) as refused:
+        build(sut, instance_types=["m7g.large", "m7i.large"], desired_size=9)
+    expected = node_pool_problems(kind="cpu", instance_types=["m7g.large", "m7i.large"], min_size=1, desired_size=9, max_size=3)
+    assert refused.value.problems == expected and len(expected) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import MANDATORY_TAG_KEYS, UAE_RESIDENT_REGIONS
+from environments import MANDATORY_TAG_KEYS, UAE_RESIDENT_REGIONS
 from policies.checks import sahab_policy as rules
 
 OUR_KEY = "${aws_kms_key.Data.arn}"

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sarif_schema import assert_valid_sarif
 
-from infra.config import available_environments, load_environment
+from environments import available_environments, load_environment
 from infra.gate.check import GateRun, check_targets
 from infra.gate.scan_copy import ScanTarget
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import MANDATORY_TAG_KEYS, load_environment, load_environments
+from environments import MANDATORY_TAG_KEYS, load_environment, load_environments
 
 CLOUD_ENVS = [e.name for e in load_environments() if e.is_cloud]
 LAYERS = ["security", "network", "compute", "data"]

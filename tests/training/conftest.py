@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ml_helpers import copy_run, tiny_environment
 
-from infra.config import Environment
+from environments import Environment
 
 @pytest.fixture(scope="session")
 def ml_env(tmp_path_factory: pytest.TempPathFactory) -> Environment:

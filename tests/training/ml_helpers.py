@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from infra.config import Environment, parse_environment
+from environments import Environment, parse_environment
 
 #: Sizes chosen so the held-out window still has a few dozen fraud cases (a metric that means
 #: something) while the Feast join, training and export stay within seconds.

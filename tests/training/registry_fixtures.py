@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.config import Environment, ModelRegistryConfig, load_environment
-from infra.local.process_records import stop_child
+from environments import Environment, ModelRegistryConfig, load_environment
+from environments.process_records import stop_child
 
 VENV_BIN = Path(sys.executable).parent
 FEATURES = ["customer_transactions:txn_count_24h", "merchant_risk:merchant_fraud_rate_30d"]

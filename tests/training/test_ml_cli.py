@@ -15,7 +15,7 @@ from ml_helpers import TINY_DATA, TINY_TRAINING
 from typer.testing import CliRunner
 
 from infra.cli import ml_cmd
-from infra.config import Environment
+from environments import Environment
 
 SAHAB = Path(sys.executable).parent / "sahab"
 WIDE = {**os.environ, "COLUMNS": "200"}

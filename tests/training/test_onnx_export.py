@@ -7,8 +7,9 @@ from pathlib import Path
 import onnx
 import pytest
 
-from infra.errors import GateFailed
-from training.export import FP32_FILE, INT8_FILE, PARITY_TOLERANCE, predict_onnx, require_int8_close, require_parity
+from environments.errors import GateFailed
+from training.export import PARITY_TOLERANCE, predict_onnx, require_int8_close, require_parity
+from training.manifest import FP32_MODEL_FILE, INT8_MODEL_FILE, PREPROCESSING_FILE
 from training.pipeline import EXPORT_DIR
 from training.preprocessing import Preprocessor
 
@@ -24,7 +25,7 @@ def test_the_int8_variants_pr_auc_is_within_two_points_of_fp32_and_its_delta_rec
 
 
 def test_the_fp32_graph_has_opset_17_or_later_and_a_dynamic_batch_axis(ml_exported, ml_single_run: Path) -> None:
-    model = onnx.load(ml_single_run / EXPORT_DIR / FP32_FILE)
+    model = onnx.load(ml_single_run / EXPORT_DIR / FP32_MODEL_FILE)
     onnx.checker.check_model(model)
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
     for graph_input in model.graph.input:
@@ -34,17 +35,17 @@ def test_the_fp32_graph_has_opset_17_or_later_and_a_dynamic_batch_axis(ml_export
 
 def test_the_export_folder_holds_one_self_contained_file_per_variant(ml_exported, ml_single_run: Path) -> None:
     files = sorted(path.name for path in (ml_single_run / EXPORT_DIR).iterdir())
-    assert files == sorted([FP32_FILE, INT8_FILE, "preprocessing.json"])
+    assert files == sorted([FP32_MODEL_FILE, INT8_MODEL_FILE, PREPROCESSING_FILE])
 
 
-@pytest.mark.parametrize("variant", [FP32_FILE, INT8_FILE])
+@pytest.mark.parametrize("variant", [FP32_MODEL_FILE, INT8_MODEL_FILE])
 def test_both_variants_score_one_row_and_many_rows_alike(ml_exported, ml_single_run: Path, ml_training_set, variant) -> None:
     preprocessor = Preprocessor.from_json((ml_single_run / EXPORT_DIR / "preprocessing.json").read_text())
     rows = ml_training_set.validation.head(64)
     batch = predict_onnx(ml_single_run / EXPORT_DIR / variant, preprocessor.transform(rows))
     single = predict_onnx(ml_single_run / EXPORT_DIR / variant, preprocessor.transform(rows.head(1)))
     assert batch.shape == (64,) and ((0 < batch) & (batch < 1)).all()
-    assert single[0] == pytest.approx(batch[0], abs=1e-6 if variant == FP32_FILE else 1e-2)
+    assert single[0] == pytest.approx(batch[0], abs=1e-6 if variant == FP32_MODEL_FILE else 1e-2)
 
 
 @pytest.mark.parametrize("difference", [2e-4, float("nan")])

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from features.names import FRAUD_MODEL_FEATURES, REQUEST_FIELDS
-from infra.errors import ConfigError
+from environments.errors import ConfigError
 from training.preprocessing import NUMERIC_NAMES, InvalidRecords, Preprocessor
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from registry_fixtures import FEATURES, METRICS, SNAPSHOT_SHA256, environment_in, write_tiny_export
 
-from infra.config import Environment
-from infra.errors import ConfigError, IntegrityError
+from environments import Environment
+from environments.errors import ConfigError, IntegrityError
 from training.bento_model_store import bentoml_version_dir
 from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, VERSION_ID_PATTERN, Manifest
 from training.registry import (

@@ -15,7 +15,7 @@ from registry_fixtures import FEATURES, METRICS, SNAPSHOT_SHA256, write_tiny_exp
 from typer.testing import CliRunner
 
 from infra.cli import models_cmd
-from infra.config import Environment, load_environment, project_root
+from environments import Environment, load_environment, project_root
 from training.registry import ModelVersion, register_version
 
 SAHAB = Path(sys.executable).parent / "sahab"

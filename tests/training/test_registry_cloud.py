@@ -24,8 +24,8 @@ from registry_fixtures import (  # noqa: F401  (aws and moto_url are fixtures)
     write_tiny_export,
 )
 
-from infra.config import Environment
-from infra.errors import CommandFailed
+from environments import Environment
+from environments.errors import CommandFailed
 from training.manifest import MANIFEST_FILE, SIGNATURE_FILE
 from training.registry import ModelVersion, list_versions, load_verified, load_version, register_version, resolve_version
 from training.signing import KmsVerifier, ManifestSignature, verifier_for

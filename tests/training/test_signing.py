@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from registry_fixtures import aws, environment_in, free_port, kms_signing_key, moto_url  # noqa: F401  (fixtures)
 
-from infra.errors import CommandFailed, ConfigError
+from environments.errors import CommandFailed, ConfigError
 from training.signing import (
     ED25519_PRIVATE_KEY_FILE,
     ED25519_PUBLIC_KEY_FILE,

@@ -11,7 +11,7 @@ from ml_helpers import tiny_environment
 
 from features.aggregations import CUSTOMER_FEATURES
 from features.names import CUSTOMER_TRANSACTIONS_FILE, MERCHANT_RISK_FILE, TRANSACTIONS_FILE
-from infra.errors import ConfigError
+from environments.errors import ConfigError
 from training.dataset import TRANSACTION_TIME, build_training_set, historical_rows, snapshot_digest
 
 T1 = pd.Timestamp("2026-01-05 10:00:00", tz="UTC")

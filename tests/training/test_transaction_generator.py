@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infra.config import DataConfig
+from environments import DataConfig
 from training.data.generator import CATEGORY_NAMES, COLUMNS, generate_transactions
 
 SMALL = DataConfig(customers=400, merchants=40, days=14, seed=3)

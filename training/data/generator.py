@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from infra.config import DataConfig
+from environments import DataConfig
 
 #: Dubai keeps UTC+4 all year (no daylight saving), so local hours are a fixed shift from UTC.
 DUBAI_UTC_OFFSET = timedelta(hours=4)

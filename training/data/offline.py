@@ -31,7 +31,7 @@ from features.names import (
     MERCHANT_RISK_FILE,
     TRANSACTIONS_FILE,
 )
-from infra.config import Environment
+from environments import Environment
 from training.data.generator import DEFAULT_START, generate_transactions, merchant_id
 
 Progress = Callable[[str], None]
@@ -58,7 +58,7 @@ class OfflineDataset:
 
 def offline_dir(env: Environment) -> Path:
     """The local offline store: ``<data path>/offline``."""
-    return env.data_path() / "offline"
+    return env.paths.offline
 
 
 def write_offline_store(env: Environment, *, progress: Progress | None = None) -> OfflineDataset:

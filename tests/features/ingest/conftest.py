@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from stream_helpers import StreamWorld, feature_store_with_definitions, make_environment
 
-from infra.local.broker import LocalBroker, start_local_broker, stop_local_broker
+from features.ingest.local_broker import LocalBroker, start_local_broker, stop_local_broker
 
 
 @pytest.fixture(scope="module")

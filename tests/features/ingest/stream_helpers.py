@@ -15,7 +15,7 @@ import yaml
 
 from features.ingest.connection import KafkaConnection
 from features.ingest.events import TransactionEventV1
-from infra.config import Environment, load_environment
+from environments import Environment, load_environment
 
 #: Low, so a consumer group forms in about a second (Tansu takes ~half the session timeout to assign).
 TEST_SESSION_TIMEOUT_MS = 2000

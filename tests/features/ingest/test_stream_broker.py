@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from stream_helpers import make_environment
 
-from infra.config import load_environment
-from infra.errors import CommandFailed, ConfigError
-from infra.local.broker import running_broker, start_local_broker, stop_local_broker
+from environments import load_environment
+from environments.errors import CommandFailed, ConfigError
+from features.ingest.local_broker import running_broker, start_local_broker, stop_local_broker
 
 
 def accepts_connections(port: int) -> bool:

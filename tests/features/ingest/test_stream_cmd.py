@@ -10,7 +10,7 @@ from stream_helpers import make_environment, write_environment_file
 from typer.testing import CliRunner
 
 from infra.cli.main import app
-from infra.local.broker import running_broker, stop_local_broker
+from features.ingest.local_broker import running_broker, stop_local_broker
 
 runner = CliRunner()
 
@@ -101,7 +101,7 @@ def test_produce_replay_moves_recorded_transactions_to_today_by_whole_days(tmp_p
     from features.ingest.connection import connection_for
     from features.ingest.events import parse_event
     from features.ingest.synthetic import synthetic_events
-    from infra.config import DataConfig
+    from environments import DataConfig
 
     moments = iter(datetime(2026, 1, 10, 9, 0, tzinfo=UTC) + timedelta(minutes=7 * i) for i in range(50))
     recorded = list(synthetic_events(DataConfig(), 50, seed=3, id_prefix="tx3", clock=lambda: next(moments)))

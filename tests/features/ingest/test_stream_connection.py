@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from features.ingest.connection import KafkaConnection, MskIamToken, connection_for
-from infra.config import Environment, StreamingConfig, load_environment
-from infra.errors import ConfigError
+from environments import Environment, StreamingConfig, load_environment
+from environments.errors import ConfigError
 
 MSK_BOOTSTRAP = "b-1.sahab.abc123.c2.kafka.me-central-1.amazonaws.com:9098,b-2.sahab.abc123.c2.kafka.me-central-1.amazonaws.com:9098"
 

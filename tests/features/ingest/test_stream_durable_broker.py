@@ -20,8 +20,8 @@ from features.ingest.ingestor import Ingestor
 from features.ingest.producer import produce_payloads
 from features.ingest.synthetic import synthetic_events
 from features.ingest.topics import ensure_topics
-from infra.local.broker import LocalBroker, start_local_broker, stop_local_broker
-from infra.local.process_records import stop_child
+from features.ingest.local_broker import LocalBroker, start_local_broker, stop_local_broker
+from environments.process_records import stop_child
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 
 from features.ingest.events import InvalidEvent, TransactionEventV1, event_from_record, parse_event
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
-from infra.config import DataConfig
+from environments import DataConfig
 
 
 def an_event(**changes: object) -> TransactionEventV1:

@@ -28,7 +28,7 @@ from features.ingest.state import IngestState
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
 from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_FILE
-from infra.local.broker import LocalBroker
+from features.ingest.local_broker import LocalBroker
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,8 @@
 """One exception hierarchy for the whole library.
 
-Library code raises these; only the command-line edge (``infra.cli``) turns them into exit codes,
-so the same functions can be called from Python, from tests and from the CLI alike.
+Library code raises these (from the schema up to the roof); only the command-line edge (``infra.cli``)
+turns them into exit codes, so the same functions can be called from Python, from tests and from the CLI
+alike. They live on the ground floor because every layer raises them.
 """
 
 from __future__ import annotations

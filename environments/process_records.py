@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from infra.config import Environment
-from infra.errors import CommandFailed
+from environments.errors import CommandFailed
+from environments.schema import Environment
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ R = TypeVar("R", bound=Recorded)
 
 def run_dir(env: Environment) -> Path:
     """The folder of ``env``'s process records (and runtime files): ``<data>/run``."""
-    return env.data_path() / "run"
+    return env.paths.run
 
 
 def live_command_line(pid: int) -> list[bytes] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.config import (
+from environments import (
     MANDATORY_TAG_KEYS,
     Environment,
     available_environments,
@@ -17,7 +17,8 @@ from infra.config import (
     load_environments,
     parse_environment,
 )
-from infra.errors import ConfigError
+from environments.errors import ConfigError
+from environments.rules import node_pool_problems, weight_problems
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -100,6 +101,20 @@ def test_a_gpu_pool_without_a_gpu_instance_type_is_refused():
     assert "'node_pools.gpu'" in message and "not GPU: m7i.large" in message
 
 
+def test_a_pool_mixing_graviton_and_x86_instances_is_refused_naming_both():
+    data = smb()
+    data["node_pools"]["cpu"]["instance_types"] = ["m7g.large", "m7i.large"]
+    message = refused(data)
+    assert "'node_pools.cpu': 'instance_types' must share one CPU architecture" in message
+    assert "arm64 (m7g.large) and x86_64 (m7i.large)" in message
+
+
+def test_a_pool_of_graviton_instances_only_is_accepted():
+    data = smb()
+    data["node_pools"]["cpu"]["instance_types"] = ["m7g.large", "c7gn.large"]
+    assert parse_environment(data).node_pools["cpu"].instance_types == ["m7g.large", "c7gn.large"]
+
+
 def test_gpu_pools_may_scale_to_zero():
     data = smb()
     data["node_pools"]["gpu"].update(min_size=0, max_size=2)
@@ -170,3 +185,25 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path):
 
 def test_environment_order_puts_local_first_and_prod_last():
     assert available_environments() == ["local", "smb", "dev", "staging", "prod"]
+
+
+def test_the_schema_states_a_pool_rule_in_the_words_of_the_shared_rule():
+    """One rule, one place: the schema's refusal is the shared rule's text, which the construct also raises."""
+    data = smb()
+    data["node_pools"]["cpu"].update(instance_types=["m7g.large", "m7i.large"], desired_size=9)
+    message = refused(data)
+    expected = node_pool_problems(kind="cpu", instance_types=["m7g.large", "m7i.large"], min_size=2, desired_size=9, max_size=4)
+    assert len(expected) == 2 and all(problem in message for problem in expected)
+
+
+def test_the_schema_and_sahab_serve_weights_refuse_bad_weights_in_the_same_words():
+    from bento_services.weights_file import validate_weights
+
+    data = smb()
+    data["serving"] = {"variants": [{"name": "a", "model_version": "latest", "weight": 0.7},
+                                    {"name": "s", "model_version": "previous", "weight": 0.2}], "shadow_variant": "s"}
+    schema_message = refused(data)
+    with pytest.raises(ConfigError) as info:
+        validate_weights({"a": 0.7, "s": 0.2}, ["a", "s"], shadow="s")
+    for problem in weight_problems({"a": 0.7, "s": 0.2}, shadow="s"):
+        assert problem in schema_message and problem in str(info.value)

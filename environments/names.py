@@ -1,0 +1,39 @@
+"""Physical names of cloud resources: one naming rule for the stacks, the constructs and the ML plane.
+
+Every resource an environment owns is named ``sahab-<env>-<concern>``; globally unique names (S3 buckets)
+add the account id. The ML plane finds what the stacks built by these same names (the models bucket, the
+signing key's alias), so a name is derived here and nowhere else.
+"""
+
+from __future__ import annotations
+
+PROJECT = "sahab"
+
+#: Key concern of the asymmetric key that signs model manifests (``alias/sahab-<env>-models-signing``).
+SIGNING_KEY = "models-signing"
+#: Concerns of the Terraform state bucket, its CMK and the DynamoDB lock table.
+STATE_BUCKET = "tfstate"
+STATE_LOCK_TABLE = "tflock"
+#: Data class of signed model versions: the purpose of their bucket and the concern of their CMK.
+MODELS = "models"
+
+
+def name_prefix(env_name: str) -> str:
+    """``sahab-<env>``: the start of every physical name of the environment."""
+    return f"{PROJECT}-{env_name}"
+
+
+def resource_name(env_name: str, concern: str) -> str:
+    """``sahab-<env>-<concern>``: the physical name of one resource."""
+    return f"{name_prefix(env_name)}-{concern}"
+
+
+def account_scoped(name: str, account_id: str) -> str:
+    """``<name>-<account id>``: for names that must be unique across all accounts (S3 buckets)."""
+    return f"{name}-{account_id}"
+
+
+def kms_alias(prefix: str, concern: str) -> str:
+    """``alias/<prefix>-<concern>``: the alias of a CMK (``prefix`` is ``name_prefix(env)``)."""
+    return f"alias/{prefix}-{concern}"
+
