@@ -37,3 +37,21 @@ def kms_alias(prefix: str, concern: str) -> str:
     """``alias/<prefix>-<concern>``: the alias of a CMK (``prefix`` is ``name_prefix(env)``)."""
     return f"alias/{prefix}-{concern}"
 
+
+def ecr_registry(account_id: str, region: str) -> str:
+    """The environment's own ECR registry host: ``<account>.dkr.ecr.<region>.amazonaws.com``."""
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com"
+
+
+def ecr_repository(env_name: str, repository: str) -> str:
+    """``sahab-<env>/<repository>``: an image repository inside the environment's ECR."""
+    return f"{name_prefix(env_name)}/{repository}"
+
+
+def workload_role_name(env_name: str, service_account: str) -> str:
+    """``sahab-<env>-wl-<service account>``: the IRSA role one workload's service account assumes."""
+    return resource_name(env_name, f"wl-{service_account}")
+
+
+def iam_role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"

@@ -35,6 +35,7 @@ from environments.ml_sections import (
 )
 from environments.names import resource_name
 from environments.settings_model import SettingsModel
+from environments.workload_sections import WorkloadsConfig
 
 #: UAE-resident cloud (Azure UAE North/Central, say) needs its entry here plus a ``target`` and its validators.
 UAE_RESIDENT_REGIONS: dict[str, tuple[str, ...]] = {"aws": ("me-central-1",)}
@@ -67,6 +68,11 @@ class Environment(SettingsModel):
         description="Residency allow-list; UAE regions only. Default: [me-central-1].",
     )
     region: str = Field(description="Cloud region; must be in allowed_regions.")
+    account_id: str | None = Field(
+        default=None, pattern=r"^\d{12}$",
+        description="The AWS account the environment deploys into: its ECR registry serves the workloads' images and "
+        "their roles live there. Required when 'target' is 'aws'. Default: none (local).",
+    )
     tags: dict[str, str] = Field(description=f"Must contain {', '.join(MANDATORY_TAG_KEYS)}.")
     log_retention_days: int = Field(default=365, description="CloudWatch Logs retention. Default: 365.")
     network: NetworkConfig | None = None
@@ -83,6 +89,7 @@ class Environment(SettingsModel):
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     models: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
+    workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)
 
     @field_validator("name")
     @classmethod
@@ -135,6 +142,9 @@ class Environment(SettingsModel):
                 problems.append("'network' is required when 'target' is 'aws'")
             if not self.node_pools:
                 problems.append("'node_pools' must define at least one pool when 'target' is 'aws'")
+            if self.account_id is None:
+                problems.append("'account_id' is required when 'target' is 'aws': the 12-digit AWS account to deploy into")
+            problems += self._workload_placement_problems()
             if self.network and self.kafka.mode is KafkaMode.provisioned and self.kafka.broker_count % self.network.az_count:
                 problems.append(
                     f"'kafka.broker_count' ({self.kafka.broker_count}) must be a multiple of "
@@ -143,6 +153,20 @@ class Environment(SettingsModel):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _workload_placement_problems(self) -> list[str]:
+        """Every workload runs on a pool the environment has, and asks for GPUs only on a gpu pool."""
+        problems = []
+        for workload, (pool, gpus) in self.workloads.placements().items():
+            field = f"'workloads.{workload}.node_pool'"
+            if pool not in self.node_pools:
+                problems.append(f"{field} must name one of the node pools {sorted(self.node_pools)} (value: {pool!r})")
+            elif gpus and self.node_pools[pool].kind.value != "gpu":
+                problems.append(
+                    f"'workloads.{workload}.resources.gpus' must be 0 on the {self.node_pools[pool].kind.value} pool "
+                    f"{pool!r}: GPUs exist only on a gpu pool (value: {gpus})"
+                )
+        return problems
 
     # ---- derived values -------------------------------------------------------------------------
     @property

@@ -1,5 +1,9 @@
 """Synthesise environments into Terraform JSON: ``cdktf.out/stacks/<env>-<layer>/cdk.tf.json``.
 
+Beside the stacks, each cloud environment's workloads are rendered once as Kubernetes objects into
+``cdktf.out/manifests/<env>/workloads.yaml``: the file the policy gate scans with Checkov's Kubernetes
+framework (as the stack ``<env>-manifests``) and a reviewer reads in a pull request.
+
 All environments are built in one cdktf App in one process, because importing the AWS bindings costs
 ~20-40 s and the synthesis itself a few seconds. Synthesis runs into a scratch folder and is moved into
 place only when it succeeded, so a refused synthesis (a residency violation) writes no stack at all.
@@ -14,10 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from environments import Environment, project_root
 from environments.errors import GateFailed
 
 DEFAULT_OUTDIR = "cdktf.out"
+MANIFESTS_DIR = "manifests"
+MANIFESTS_FILE_NAME = "workloads.yaml"
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,18 @@ class SynthesizedStack:
 
 
 @dataclass(frozen=True)
+class RenderedManifests:
+    """One environment's workloads as Kubernetes objects, written as one multi-document YAML file."""
+
+    name: str
+    """``<env>-manifests``: how the gate reports the file."""
+    env: str
+    path: Path
+    object_count: int
+    kinds: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SynthResult:
     outdir: Path
     stacks: list[SynthesizedStack]
@@ -38,6 +58,7 @@ class SynthResult:
     """Environments that have no cloud stacks (target local)."""
     seconds_import: float = 0.0
     seconds_synth: float = 0.0
+    manifests: list[RenderedManifests] = field(default_factory=list)
 
     def for_env(self, env: str) -> list[SynthesizedStack]:
         return [s for s in self.stacks if s.env == env]
@@ -99,7 +120,26 @@ def synth(envs: list[Environment], outdir: Path | None = None) -> SynthResult:
     return SynthResult(
         outdir=outdir, stacks=synthesized, local_only=local_only,
         seconds_import=imported - started, seconds_synth=finished - imported,
+        manifests=[write_manifests(env, outdir) for env in cloud],
     )
+
+
+def manifests_name(env_name: str) -> str:
+    return f"{env_name}-manifests"
+
+
+def write_manifests(env: Environment, outdir: Path) -> RenderedManifests:
+    """Render ``env``'s workloads and write them to ``<outdir>/manifests/<env>/workloads.yaml``."""
+    from modules.workloads.manifests import render_workloads
+
+    objects = render_workloads(env)
+    path = outdir / MANIFESTS_DIR / env.name / MANIFESTS_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    kinds: dict[str, int] = {}
+    for obj in objects:
+        kinds[obj["kind"]] = kinds.get(obj["kind"], 0) + 1
+    return RenderedManifests(name=manifests_name(env.name), env=env.name, path=path, object_count=len(objects), kinds=kinds)
 
 
 def _merge_manifest(new: Path, existing: Path) -> None:

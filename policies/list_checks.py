@@ -26,16 +26,17 @@ def main(checks_dir: str) -> None:
     logging.disable(logging.CRITICAL)
     from checkov.common.bridgecrew.check_type import CheckType
     from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.kubernetes.checks.resource.registry import registry as kubernetes_registry
     from checkov.terraform.checks.data.registry import data_registry
     from checkov.terraform.checks.provider.registry import provider_registry
     from checkov.terraform.checks.resource.registry import resource_registry
 
-    resource_registry.load_external_checks(checks_dir)  # registers provider and data checks too
+    resource_registry.load_external_checks(checks_dir)  # registers provider, data and Kubernetes checks too
     graph_registry = get_graph_checks_registry(CheckType.TERRAFORM)
     graph_registry.load_external_checks(checks_dir)
 
     catalogue = []
-    for registry in (resource_registry, provider_registry, data_registry):
+    for registry in (resource_registry, provider_registry, data_registry, kubernetes_registry):
         groups = (registry.checks, registry.wildcard_checks)
         for check in {id(c): c for group in groups for checks in group.values() for c in checks}.values():
             if check.id.startswith("CKV_SAHAB_"):

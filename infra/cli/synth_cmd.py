@@ -16,7 +16,8 @@ def synth_command(
     all_: Annotated[bool, typer.Option("--all", help="Synthesise every environment in environments/.")] = False,
     outdir: Annotated[Path, typer.Option(help="Output folder (cdktf layout).")] = Path("cdktf.out"),
 ) -> None:
-    """Synthesise environments into cdktf.out/stacks/<env>-<layer>/cdk.tf.json."""
+    """Synthesise environments into cdktf.out/stacks/<env>-<layer>/cdk.tf.json, and render their workloads into
+    cdktf.out/manifests/<env>/workloads.yaml."""
     envs = select_environments(environments, all_)  # bad config: exit 2 before the slow import, nothing written
     from infra.synth import synth
 
@@ -27,6 +28,9 @@ def synth_command(
         table.add_column(column, justify="right" if column == "resources" else "left")
     for stack in result.stacks:
         table.add_row(stack.name, stack.layer, str(stack.resource_count), str(stack.path.relative_to(result.outdir)))
+    for manifests in result.manifests:
+        table.add_row(manifests.name, "workloads", f"{manifests.object_count} objects",
+                      str(manifests.path.relative_to(result.outdir)))
     for name in result.local_only:
         table.add_row(name, "-", "0", "no cloud stacks: runs on this machine (sahab up local)")
     console.print(table)

@@ -16,7 +16,7 @@ from infra.gate.checkov_runner import run_checkov
 from infra.gate.junit import write_junit
 from infra.gate.model import GateReport
 from infra.gate.sarif import write_sarif
-from infra.gate.scan_copy import SCAN_FILE_NAME, ScanTarget, problem_list
+from infra.gate.scan_copy import KUBERNETES, SCAN_FILE_NAME, ScanTarget, problem_list
 from infra.gate.skips import load_skips
 
 SARIF_FILE = "policy-gate.sarif"
@@ -37,15 +37,21 @@ def default_reports_dir() -> Path:
 
 
 def synthesized_targets(outdir: Path, env_names: Sequence[str] = ()) -> list[ScanTarget]:
-    """Stacks already synthesised under ``<outdir>/stacks`` (all, or those of ``env_names``)."""
+    """Stacks and manifests already synthesised under ``<outdir>`` (all, or those of ``env_names``)."""
+    from infra.synth import MANIFESTS_DIR, MANIFESTS_FILE_NAME, manifests_name
+
     stacks_dir = outdir / "stacks"
     files = sorted(stacks_dir.glob(f"*/{SCAN_FILE_NAME}"))
+    manifests = sorted((outdir / MANIFESTS_DIR).glob(f"*/{MANIFESTS_FILE_NAME}"))
     if env_names:
         files = [f for f in files if any(f.parent.name.startswith(f"{env}-") for env in env_names)]
+        manifests = [m for m in manifests if m.parent.name in env_names]
     if not files:
         wanted = f" for {list(env_names)}" if env_names else ""
         raise ConfigError(f"no synthesised stacks{wanted} under {stacks_dir}: run `sahab synth` first")
-    return [ScanTarget(name=f.parent.name, file=f) for f in files]
+    return [ScanTarget(name=f.parent.name, file=f) for f in files] + [
+        ScanTarget(name=manifests_name(m.parent.name), file=m, framework=KUBERNETES) for m in manifests
+    ]
 
 
 def check_targets(
@@ -78,7 +84,9 @@ def check_environments(
         names = ", ".join(e.name for e in envs)
         raise ConfigError(f"{names}: no cloud stacks to check (a local environment runs on this machine)")
     result = synth(cloud, outdir)
-    targets = [ScanTarget(name=s.name, file=s.path) for s in result.stacks]
+    targets = [ScanTarget(name=s.name, file=s.path) for s in result.stacks] + [
+        ScanTarget(name=m.name, file=m.path, framework=KUBERNETES) for m in result.manifests
+    ]
     regions = sorted({r for e in cloud for r in e.allowed_regions})
     return check_targets(targets, reports_dir=reports_dir, allowed_regions=regions)
 

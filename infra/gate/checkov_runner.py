@@ -13,7 +13,8 @@ So a run counts only when ALL of these hold, and otherwise the gate fails saying
 
 All stacks are scanned in ONE Checkov run (one scan costs ~2 s of start-up), beside one run of
 ``policies/list_checks.py`` (cached per process) that asks Checkov's registries which custom checks
-exist.
+exist. Terraform JSON stacks and rendered Kubernetes manifests go through the same run, with the
+``terraform_json`` and ``kubernetes`` frameworks; each framework that had targets must report.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 from environments import UAE_RESIDENT_REGIONS, project_root
 from environments.errors import ConfigError, GateFailed
 from infra.gate.model import CheckInfo, GateReport, Outcome, Skip, StackReport
-from infra.gate.scan_copy import ScanCopy, ScanTarget, problem_list, write_scan_copies
+from infra.gate.scan_copy import TERRAFORM_JSON, ScanCopy, ScanTarget, problem_list, write_scan_copies
 
 CHECKOV_TIMEOUT_S = 600
 ALLOWED_REGIONS_ENV = "SAHAB_ALLOWED_REGIONS"  # read by policies/checks/sahab_policy.py
@@ -98,7 +99,7 @@ def run_checkov(
     checks_dir: Path | None = None,
     tool: CheckovTool | None = None,
 ) -> GateReport:
-    """Check ``targets`` with Checkov's built-in AWS checks (minus ``skips``) and ours.
+    """Check ``targets`` with Checkov's built-in AWS and Kubernetes checks (minus ``skips``) and ours.
 
     ``custom_only`` runs only ``CKV_SAHAB`` checks (the policy fixtures use it). Raises
     ``GateFailed`` when the run cannot prove anything; otherwise returns the report, failures
@@ -112,8 +113,9 @@ def run_checkov(
         scan_root = Path(scratch) / "stacks"
         copies, notes = write_scan_copies(list(targets), scan_root)
         env = {**os.environ, ALLOWED_REGIONS_ENV: ",".join(regions), "LOG_LEVEL": "WARNING"}
+        frameworks = sorted({t.framework for t in targets})
         command = [
-            str(tool.executable), "--framework", "terraform_json", "--skip-download", "--compact",
+            str(tool.executable), "--framework", *frameworks, "--skip-download", "--compact",
             "--directory", str(scan_root), "--external-checks-dir", str(checks_dir), "--output", "json",
         ]
         if custom_only:
@@ -130,14 +132,14 @@ def run_checkov(
         except BaseException:
             _stop(scan)
             raise
-    report = _parse_report(scan.returncode, stdout, stderr, tool)
-    stacks = _outcomes_by_stack(report, copies)
-    _assert_meaningful(scan.returncode, report, stacks, copies, catalogue)
+    reports = _parse_reports(scan.returncode, stdout, stderr, tool, frameworks)
+    stacks = _outcomes_by_stack(reports, copies)
+    _assert_meaningful(scan.returncode, stacks, copies, catalogue)
     return GateReport(
         stacks=tuple(stacks),
         skips=tuple(skips),
         custom_checks=tuple(catalogue),
-        checkov_version=str(report.get("summary", {}).get("checkov_version", "")),
+        checkov_version=tool.pinned_version,
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
     )
@@ -202,7 +204,10 @@ def _id_number(check_id: str) -> int:
 
 # ---- Checkov's report ---------------------------------------------------------------------------
 
-def _parse_report(returncode: int, stdout: str, stderr: str, tool: CheckovTool) -> dict[str, Any]:
+def _parse_reports(
+    returncode: int, stdout: str, stderr: str, tool: CheckovTool, frameworks: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One report per framework that had targets; ``GateFailed`` when any is missing or unreadable."""
     problems = []
     if returncode not in (0, 1):
         problems.append(f"Checkov exited {returncode} (only 0 = clean and 1 = failures are results)")
@@ -213,11 +218,13 @@ def _parse_report(returncode: int, stdout: str, stderr: str, tool: CheckovTool) 
         parsed: Any = json.loads(stdout) if stdout.strip() else None
     except ValueError:
         parsed = None
-    reports = parsed if isinstance(parsed, list) else [parsed]
-    report = next((r for r in reports if isinstance(r, dict) and r.get("check_type") == "terraform_json"), None)
-    if report is None:
-        problems.append("Checkov produced no terraform_json report (it scanned nothing)")
-    else:
+    found = parsed if isinstance(parsed, list) else [parsed]
+    reports = [r for r in found if isinstance(r, dict) and r.get("check_type") in frameworks]
+    for framework in frameworks:
+        report = next((r for r in reports if r.get("check_type") == framework), None)
+        if report is None:
+            problems.append(f"Checkov produced no {framework} report (it scanned nothing)")
+            continue
         parse_errors = report.get("results", {}).get("parsing_errors", [])
         if parse_errors:
             problems.append(f"Checkov could not parse {parse_errors}")
@@ -226,30 +233,36 @@ def _parse_report(returncode: int, stdout: str, stderr: str, tool: CheckovTool) 
             problems.append(f"Checkov {version} ran, but the gate is pinned to {tool.pinned_version}: run `make setup`")
     if problems:
         raise GateFailed(problem_list("the policy gate could not prove the stacks clean", problems))
-    assert report is not None
-    return report
+    return reports
 
 
-def _outcomes_by_stack(report: dict[str, Any], copies: list[ScanCopy]) -> list[StackReport]:
+def _outcomes_by_stack(reports: list[dict[str, Any]], copies: list[ScanCopy]) -> list[StackReport]:
     by_name = {c.target.name: c for c in copies}
     outcomes: dict[str, list[Outcome]] = {name: [] for name in by_name}
-    results = report.get("results", {})
-    for key, result in (("passed_checks", "PASSED"), ("failed_checks", "FAILED")):
-        for record in results.get(key, []):
-            stack = Path(record["file_path"]).parts[1]
-            copy = by_name[stack]
-            start, end = record.get("file_line_range") or (0, 0)
-            address = record["resource"]
-            if address.split(".", 1)[0] in ("resource", "data", "provider"):
-                address = copy.addresses.get(start, address)
-            outcomes[stack].append(
-                Outcome(
-                    check_id=record["check_id"], check_name=record["check_name"], result=result,  # type: ignore[arg-type]
-                    stack=stack, address=address, file=copy.target.file, line_range=(start, end),
-                    details=tuple(record.get("details") or ()), guideline=record.get("guideline") or "",
-                    evaluated_keys=tuple((record.get("check_result") or {}).get("evaluated_keys") or ()),
-                )
+    records = [
+        (record, result, report["check_type"])
+        for report in reports
+        for key, result in (("passed_checks", "PASSED"), ("failed_checks", "FAILED"))
+        for record in report.get("results", {}).get(key, [])
+    ]
+    for record, result, check_type in records:
+        stack = Path(record["file_path"]).parts[1]
+        copy = by_name[stack]
+        start, end = record.get("file_line_range") or (0, 0)
+        address = record["resource"]
+        check_result = record.get("check_result") or {}
+        if check_type == TERRAFORM_JSON and address.split(".", 1)[0] in ("resource", "data", "provider"):
+            address = copy.addresses.get(start, address)
+        outcomes[stack].append(
+            Outcome(
+                check_id=record["check_id"], check_name=record["check_name"], result=result,  # type: ignore[arg-type]
+                stack=stack, address=address, file=copy.target.file, line_range=(start, end),
+                # Kubernetes records carry a Sahab check's details in its check result (policies/checks/sahab_base.py)
+                details=tuple(record.get("details") or check_result.get("details") or ()),
+                guideline=record.get("guideline") or "",
+                evaluated_keys=tuple(check_result.get("evaluated_keys") or ()),
             )
+        )
     return [
         StackReport(name=c.target.name, file=c.target.file, outcomes=tuple(sorted(outcomes[c.target.name], key=_order)))
         for c in copies
@@ -261,7 +274,7 @@ def _order(outcome: Outcome) -> tuple[int, str, str]:
 
 
 def _assert_meaningful(
-    returncode: int, report: dict[str, Any], stacks: list[StackReport], copies: list[ScanCopy], catalogue: list[CheckInfo]
+    returncode: int, stacks: list[StackReport], copies: list[ScanCopy], catalogue: list[CheckInfo]
 ) -> None:
     problems = []
     failed = sum(s.failed for s in stacks)

@@ -1,4 +1,4 @@
-"""Scan copies of the stacks: what Checkov reads instead of the synthesised files themselves.
+"""Scan copies of the stacks and manifests: what Checkov reads instead of the synthesised files themselves.
 
 Why copies: Checkov 3.3 cannot parse a ``terraform.required_version`` in Terraform JSON (checkov
 issue 7454: the file turns into a parsing error and the run still exits 0), so the gate removes it
@@ -8,6 +8,10 @@ Why an address index: Checkov's JSON names a resource found by a Python check ``
 without its type, and every AWS provider ``provider.aws`` whatever its alias. The copies are
 written in one known layout (``json.dumps(indent=2)``), so the line a record starts on tells which
 ``<type>.<name>``, ``data.<type>.<name>`` or ``provider.aws.<alias>`` it is.
+
+Rendered Kubernetes manifests (``<env>-manifests``, framework ``kubernetes``) are copied as they are: Checkov
+names their objects ``<Kind>.<namespace>.<name>`` itself. Each document must be an object with a ``kind``
+and a ``metadata.name``, or the copy is refused (an unreadable manifest can never be reported clean).
 """
 
 from __future__ import annotations
@@ -16,10 +20,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from environments.errors import GateFailed
 
 SCAN_FILE_NAME = "cdk.tf.json"
+MANIFESTS_COPY_NAME = "workloads.yaml"
+TERRAFORM_JSON = "terraform_json"
+KUBERNETES = "kubernetes"
+#: Checkov's block type of a Kubernetes check.
+K8S_BLOCK_TYPE = "k8"
 _KEY_OPENS_BLOCK = re.compile(r'^(?P<indent> *)(?P<key>"(?:[^"\\]|\\.)*"): [{\[]$')
 _PROVIDER_ITEM_OPENS = "      {"
 _PROVIDER_ALIAS = re.compile(r'^ {8}"alias": (?P<alias>"(?:[^"\\]|\\.)*"),?$')
@@ -27,10 +39,12 @@ _PROVIDER_ALIAS = re.compile(r'^ {8}"alias": (?P<alias>"(?:[^"\\]|\\.)*"),?$')
 
 @dataclass(frozen=True)
 class ScanTarget:
-    """One stack to check: a unique name (``smb-data``) and its Terraform JSON file."""
+    """One stack to check: a unique name (``smb-data``, ``smb-manifests``), its file and Checkov's framework for it."""
 
     name: str
     file: Path
+    framework: str = TERRAFORM_JSON
+    """``terraform_json`` (a synthesised stack) or ``kubernetes`` (rendered workload manifests)."""
 
 
 @dataclass
@@ -43,10 +57,12 @@ class ScanCopy:
     resource_types: set[str] = field(default_factory=set)
     data_types: set[str] = field(default_factory=set)
     providers: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
 
     def entities(self, block_type: str) -> set[str]:
-        """The entity types of one kind of block (``resource``, ``data``, ``provider``)."""
-        return {"resource": self.resource_types, "data": self.data_types, "provider": self.providers}.get(block_type, set())
+        """The entity types of one kind of block (``resource``, ``data``, ``provider``, ``k8``)."""
+        return {"resource": self.resource_types, "data": self.data_types, "provider": self.providers,
+                K8S_BLOCK_TYPE: self.kinds}.get(block_type, set())
 
 
 def write_scan_copies(targets: list[ScanTarget], scan_root: Path) -> tuple[list[ScanCopy], list[str]]:
@@ -65,6 +81,11 @@ def write_scan_copies(targets: list[ScanTarget], scan_root: Path) -> tuple[list[
     if not targets:
         raise GateFailed("there is nothing to check: no stacks were given (synthesise with `sahab synth` first)")
     for target in targets:
+        if target.framework == KUBERNETES:
+            manifests = _copy_manifests(target, scan_root, problems)
+            if manifests is not None:
+                copies.append(manifests)
+            continue
         document = _read_document(target, problems)
         if document is None:
             continue
@@ -103,6 +124,29 @@ def _read_document(target: ScanTarget, problems: list[str]) -> dict | None:
         problems.append(f"{target.name}: {target.file} must hold a JSON object (Terraform JSON), not {type(document).__name__}")
         return None
     return document
+
+
+def _copy_manifests(target: ScanTarget, scan_root: Path, problems: list[str]) -> ScanCopy | None:
+    """Copy a multi-document YAML of Kubernetes objects as it is; refuse one Checkov could not read."""
+    if not target.file.is_file():
+        problems.append(f"{target.name}: {target.file} does not exist (run `sahab synth` for this environment)")
+        return None
+    text = target.file.read_text()
+    try:
+        documents: list[Any] = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        problems.append(f"{target.name}: {target.file} is not valid YAML ({exc}); re-run `sahab synth`")
+        return None
+    unreadable = [i for i, d in enumerate(documents)
+                  if not (isinstance(d, dict) and d.get("kind") and isinstance(d.get("metadata"), dict) and d["metadata"].get("name"))]
+    if unreadable or not documents:
+        problems.append(f"{target.name}: {target.file} must hold Kubernetes objects with 'kind' and 'metadata.name' "
+                        f"(documents without them: {unreadable or 'the file is empty'})")
+        return None
+    copy = scan_root / target.name / MANIFESTS_COPY_NAME
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text)
+    return ScanCopy(target=target, copy=copy, kinds={str(d["kind"]) for d in documents})
 
 
 def _mapping(value: object) -> dict:

@@ -15,7 +15,7 @@ from environments import project_root
 from environments.errors import ConfigError
 from infra.gate.model import Skip
 
-BUILT_IN_ID = re.compile(r"^CKV2?_AWS_\d+$")
+BUILT_IN_ID = re.compile(r"^CKV2?_(AWS|K8S)_\d+$")
 MIN_REASON_CHARS = 20
 
 
@@ -47,7 +47,7 @@ def load_skips(path: Path | None = None) -> tuple[Skip, ...]:
         if check_id.startswith("CKV_SAHAB_"):
             problems.append(f"{where} 'id' {check_id} is one of our own checks, which can never be skipped: fix the stack")
         elif not BUILT_IN_ID.match(check_id):
-            problems.append(f"{where} 'id' must be a built-in AWS check id such as CKV_AWS_18 (value: {check_id!r})")
+            problems.append(f"{where} 'id' must be a built-in AWS or Kubernetes check id such as CKV_AWS_18 or CKV_K8S_43 (value: {check_id!r})")
         if len(reason) < MIN_REASON_CHARS:
             problems.append(f"{where} 'reason' must explain the skip in at least {MIN_REASON_CHARS} characters (value: {reason!r})")
         if check_id in seen:

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.kubernetes.checks.resource.base_spec_check import BaseK8Check
 from checkov.terraform.checks.data.base_check import BaseDataCheck
 from checkov.terraform.checks.provider.base_check import BaseProviderCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from sahab_policy import attr, customer_managed_key_problem
+from sahab_policy import POD_KINDS, attr, customer_managed_key_problem, pod_spec_of
 
 
 class _Verdict:
@@ -57,6 +58,40 @@ class SahabDataCheck(_Verdict, BaseDataCheck):
         self, *, name: str, id: str, categories: Iterable[CheckCategories], supported_data: Iterable[str], rationale: str
     ) -> None:
         super().__init__(name=name, id=id, categories=categories, supported_data=supported_data, guideline=rationale)
+
+
+class SahabPodCheck(_Verdict, BaseK8Check):
+    """A Kubernetes check over the pod spec of any kind that carries one (Pod, Deployment, ..., CronJob).
+
+    Subclasses implement ``pod_problems(pod)``; a kind without a readable pod spec is UNKNOWN. Checkov's
+    Kubernetes runner (3.3.30) builds its records without a check's ``details``, so ``run`` also puts them
+    into the check result, where the gate reads them.
+    """
+
+    def __init__(self, *, name: str, id: str, categories: Iterable[CheckCategories], rationale: str) -> None:
+        super().__init__(name=name, id=id, categories=categories, supported_entities=POD_KINDS, guideline=rationale)
+
+    def get_resource_id(self, conf: dict[str, Any]) -> str:
+        metadata = conf.get("metadata") or {}
+        return f"{conf.get('kind')}.{metadata.get('namespace', 'default')}.{metadata.get('name')}"
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().run(*args, **kwargs)
+        if self.details:
+            result["details"] = list(self.details)
+        return result
+
+    def scan_spec_conf(self, conf: dict[str, Any]) -> CheckResult:
+        pod = pod_spec_of(conf)
+        if pod is None:
+            return CheckResult.UNKNOWN
+        return self.verdict(self.pod_problems(pod), self.evaluated_pod_keys())
+
+    def pod_problems(self, pod: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def evaluated_pod_keys(self) -> list[str]:
+        raise NotImplementedError
 
 
 class CustomerManagedKeyCheck(SahabResourceCheck):

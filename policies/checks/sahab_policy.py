@@ -291,3 +291,104 @@ def tag_problems(tags: Any, where: str) -> list[str]:
             f"{where} has 'data-classification' {classification!r}; it must be one of {list(DATA_CLASSIFICATIONS)}"
         )
     return problems
+
+
+# ---- Kubernetes workloads -----------------------------------------------------------------------
+
+#: An image in an account's ECR: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag][@digest]``.
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[a-z0-9][a-z0-9._/-]*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+#: Tags that float by convention. Keep in step with ``environments.workload_sections.FLOATING_TAGS`` (a test asserts it).
+FLOATING_TAGS: frozenset[str] = frozenset({"latest", "stable", "main", "master", "dev", "edge", "nightly"})
+#: Kinds that carry a pod template, and where it is.
+_POD_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+POD_KINDS: tuple[str, ...] = tuple(_POD_PATHS)
+GPU_RESOURCE = "nvidia.com/gpu"
+#: The label every GPU node of a Sahab node pool carries (``modules/node_pool.py``).
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+
+
+def pod_spec_of(obj: Any) -> dict[str, Any] | None:
+    """The pod spec inside a workload object, or None when the kind carries none (or it is malformed)."""
+    if not isinstance(obj, dict) or obj.get("kind") not in _POD_PATHS:
+        return None
+    node: Any = obj
+    for key in _POD_PATHS[obj["kind"]]:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def containers_of(pod: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(where, container)`` for every container and init container, ``where`` as ``containers[<name>]``."""
+    found = []
+    for field in ("initContainers", "containers"):
+        for container in as_list(pod.get(field)):
+            if isinstance(container, dict):
+                found.append((f"{field}[{container.get('name', '?')}]", container))
+    return found
+
+
+def image_problem(image: Any, where: str) -> str | None:
+    """Why an image is not pinned in a resident ECR, or None when it is."""
+    match = _ECR_IMAGE.match(image) if isinstance(image, str) else None
+    if match is None:
+        return (f"{where} image {image!r} is not in an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com/...): "
+                "push it to the environment's ECR in the UAE")
+    if match["region"] not in allowed_regions():
+        return f"{where} image {image!r} is in ECR of region {match['region']!r}, outside the allow-list {list(allowed_regions())}"
+    if not match["digest"] and (not match["tag"] or match["tag"] in FLOATING_TAGS):
+        return f"{where} image {image!r} is not pinned: use an immutable tag (not {sorted(FLOATING_TAGS)}) or a digest"
+    return None
+
+
+def restricted_pod_problems(pod: dict[str, Any]) -> list[str]:
+    """What keeps a pod from Pod Security ``restricted`` (plus limits and an immutable root filesystem)."""
+    problems = [f"'{key}' must not be true" for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key) is True]
+    problems += [f"volume {v.get('name')!r} must not be a hostPath" for v in as_list(pod.get("volumes"))
+                 if isinstance(v, dict) and "hostPath" in v]
+    pod_context = pod.get("securityContext") if isinstance(pod.get("securityContext"), dict) else {}
+    for where, container in containers_of(pod):
+        context = container.get("securityContext") if isinstance(container.get("securityContext"), dict) else {}
+        if not (context.get("runAsNonRoot") is True or (pod_context.get("runAsNonRoot") is True and context.get("runAsNonRoot") is not False)):
+            problems.append(f"{where} must set 'runAsNonRoot: true' (in its securityContext or the pod's)")
+        if context.get("privileged") is True:
+            problems.append(f"{where} must not be privileged")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{where} must set 'allowPrivilegeEscalation: false'")
+        if context.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"{where} must set 'readOnlyRootFilesystem: true' (mount writable volumes where it writes)")
+        drops = as_list((context.get("capabilities") or {}).get("drop")) if isinstance(context.get("capabilities"), dict) else []
+        if "ALL" not in drops:
+            problems.append(f"{where} must drop all capabilities ('capabilities.drop: [ALL]')")
+        limits = (container.get("resources") or {}).get("limits") if isinstance(container.get("resources"), dict) else None
+        missing = [r for r in ("cpu", "memory") if not (isinstance(limits, dict) and limits.get(r))]
+        if missing:
+            problems.append(f"{where} must set resource limits for {missing}")
+    return problems
+
+
+def gpu_placement_problems(pod: dict[str, Any]) -> list[str]:
+    """GPUs are asked for only on GPU nodes, and only pods that ask for GPUs tolerate the GPU taint."""
+    asking = []
+    for where, container in containers_of(pod):
+        resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
+        if any(isinstance(resources.get(kind), dict) and GPU_RESOURCE in resources[kind] for kind in ("limits", "requests")):
+            asking.append(where)
+    selector = pod.get("nodeSelector") if isinstance(pod.get("nodeSelector"), dict) else {}
+    tolerates = any(isinstance(t, dict) and t.get("key") == GPU_RESOURCE for t in as_list(pod.get("tolerations")))
+    if asking and str(selector.get(GPU_NODE_LABEL)).lower() != "true":
+        return [f"{', '.join(asking)} ask for {GPU_RESOURCE} but the pod does not select GPU nodes "
+                f"('nodeSelector: {{{GPU_NODE_LABEL}: \"true\"}}')"]
+    if tolerates and not asking:
+        return [f"the pod tolerates the {GPU_RESOURCE} taint but asks for no GPU: it would hold a GPU node idle"]
+    return []

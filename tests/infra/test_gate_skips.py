@@ -48,7 +48,7 @@ def test_every_bad_entry_is_reported_at_once(tmp_path: Path) -> None:
         load_skips(write(tmp_path, text))
     problems = raised.value.problems
     assert len(problems) == 3
-    assert "listed twice" in problems[0] and "built-in AWS check id" in problems[1] and "exactly the keys" in problems[2]
+    assert "listed twice" in problems[0] and "built-in AWS or Kubernetes check id" in problems[1] and "exactly the keys" in problems[2]
 
 
 def test_a_missing_skip_list_is_a_config_error_that_says_how_to_create_it(tmp_path: Path) -> None:

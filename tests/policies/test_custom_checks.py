@@ -131,6 +131,19 @@ EXPECTED: dict[str, Expect] = {
     "CKV_SAHAB_35": expect("LaunchTemplateTagsLaunchedResources", {"aws_launch_template.PassTagsInstancesAndVolumes"},
                            {"aws_launch_template.FailNoTagSpecifications", "aws_launch_template.FailInstancesOnly",
                             "aws_launch_template.FailMissingOwner"}),
+    "CKV_SAHAB_36": expect("WorkloadImagesFromResidentEcr",
+                           {"Deployment.sahab.pass-tagged", "CronJob.sahab.pass-digest", "Deployment.sahab.pass-init-container"},
+                           {"Deployment.sahab.fail-docker-hub", "Deployment.sahab.fail-foreign-ecr", "StatefulSet.sahab.fail-latest",
+                            "Pod.sahab.fail-untagged", "Deployment.sahab.fail-init-container"}),
+    "CKV_SAHAB_37": expect("WorkloadPodsRunRestricted",
+                           {"Deployment.sahab.pass-container-context", "Deployment.sahab.pass-pod-level-non-root"},
+                           {"Deployment.sahab.fail-may-run-as-root", "Deployment.sahab.fail-escalation",
+                            "Deployment.sahab.fail-writable-root", "Deployment.sahab.fail-capabilities-kept",
+                            "Deployment.sahab.fail-privileged", "CronJob.sahab.fail-no-limits",
+                            "StatefulSet.sahab.fail-host-network", "Deployment.sahab.fail-host-path"}),
+    "CKV_SAHAB_38": expect("GpuRequestsOnGpuNodes",
+                           {"Deployment.sahab.pass-gpu-on-gpu-nodes", "Deployment.sahab.pass-cpu-only"},
+                           {"Deployment.sahab.fail-gpu-on-cpu-pool", "CronJob.sahab.fail-cpu-pod-tolerating-gpu-taint"}),
 }
 
 

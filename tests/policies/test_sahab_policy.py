@@ -94,3 +94,31 @@ def test_tag_problems_name_missing_keys_and_a_bad_classification() -> None:
 def test_policy_statements_are_none_for_a_policy_held_in_a_reference() -> None:
     assert rules.policy_statements("${data.aws_iam_policy_document.x.json}") is None
     assert rules.policy_statements('{"Statement": {"Effect": "Deny"}}') == [{"Effect": "Deny"}]
+
+
+def test_the_policy_floating_tags_are_the_workload_schemas() -> None:
+    from environments.workload_sections import FLOATING_TAGS
+
+    assert rules.FLOATING_TAGS == FLOATING_TAGS
+
+
+@pytest.mark.parametrize(("image", "problem"), [
+    ("111122223333.dkr.ecr.me-central-1.amazonaws.com/sahab-smb/scoring:0.1.0", None),
+    ("111122223333.dkr.ecr.me-central-1.amazonaws.com/sahab-smb/jobs@sha256:" + "0" * 64, None),
+    ("111122223333.dkr.ecr.eu-west-1.amazonaws.com/sahab-smb/scoring:0.1.0", "outside the allow-list"),
+    ("111122223333.dkr.ecr.me-central-1.amazonaws.com/sahab-smb/scoring:latest", "is not pinned"),
+    ("111122223333.dkr.ecr.me-central-1.amazonaws.com/sahab-smb/scoring", "is not pinned"),
+    ("docker.io/library/python:3.11", "is not in an ECR registry"),
+    (None, "is not in an ECR registry"),
+])
+def test_an_image_must_be_pinned_in_a_resident_ecr(image, problem) -> None:
+    found = rules.image_problem(image, "containers[app]")
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_a_pod_spec_is_found_in_every_kind_that_carries_one() -> None:
+    pod = {"containers": []}
+    assert rules.pod_spec_of({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": pod}}}}}) is pod
+    assert rules.pod_spec_of({"kind": "Pod", "spec": pod}) is pod
+    assert rules.pod_spec_of({"kind": "Service", "spec": {}}) is None
+    assert rules.pod_spec_of({"kind": "Deployment", "spec": {"template": None}}) is None
