@@ -145,6 +145,12 @@ class Environment(SettingsModel):
             if self.account_id is None:
                 problems.append("'account_id' is required when 'target' is 'aws': the 12-digit AWS account to deploy into")
             problems += self._workload_placement_problems()
+            missing_buckets = [b for b in ("data", "models") if b not in self.buckets]
+            if missing_buckets:
+                problems.append(
+                    f"'buckets' must define {missing_buckets} when 'target' is 'aws': the workloads read and write "
+                    "them (feature data and signed model versions)"
+                )
             if self.network and self.kafka.mode is KafkaMode.provisioned and self.kafka.broker_count % self.network.az_count:
                 problems.append(
                     f"'kafka.broker_count' ({self.kafka.broker_count}) must be a multiple of "

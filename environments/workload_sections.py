@@ -174,10 +174,14 @@ class WorkloadsConfig(SettingsModel):
             raise ValueError(problem)
         return value
 
+    def by_name(self) -> dict[str, ScoringWorkload | IngestorWorkload | FeastJobs | TrainingWorkload | DriftWorkload]:
+        return {"scoring": self.scoring, "ingestor": self.ingestor, "feast": self.feast, "training": self.training,
+                "drift": self.drift}
+
+    def repositories(self) -> list[str]:
+        """The ECR repositories the workloads pull from (the compute layer creates one each)."""
+        return sorted({workload.image.repository for workload in self.by_name().values()})
+
     def placements(self) -> dict[str, tuple[str, int]]:
         """Each workload's node pool and the GPUs its containers ask for (checked against the environment's pools)."""
-        return {
-            name: (workload.node_pool, workload.resources.gpus)
-            for name, workload in (("scoring", self.scoring), ("ingestor", self.ingestor), ("feast", self.feast),
-                                   ("training", self.training), ("drift", self.drift))
-        }
+        return {name: (workload.node_pool, workload.resources.gpus) for name, workload in self.by_name().items()}

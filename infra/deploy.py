@@ -3,9 +3,10 @@
 Deploying never needs the cdktf CLI (deprecated by HashiCorp on 2025-12-10; 0.21 is its last
 release): each synthesised ``cdktf.out/stacks/<env>-<layer>`` folder is plain Terraform JSON,
 applied with ``terraform -chdir=<folder> init`` then ``apply`` (or ``plan``), one layer after the
-other in synthesis order (security, network, compute, data), with ``--engine tofu`` for OpenTofu.
+other in synthesis order (security, network, compute, data, workloads), with ``--engine tofu`` for OpenTofu.
 
-Nothing is applied unless the policy gate over the whole environment is clean: ``require_clean``
+Nothing is applied unless the policy gate over the whole environment (its stacks and its rendered workload
+manifests, where synthesis wrote them) is clean: ``require_clean``
 raises ``GateFailed`` before the first Terraform command. The command runner is a parameter (a
 seam, not a mock) so tests can prove that no command was ever issued.
 """
@@ -21,7 +22,7 @@ from typing import Literal, Protocol
 
 from environments import Environment
 from environments.errors import CommandFailed, ConfigError
-from infra.gate.check import GateRun, check_targets, require_clean
+from infra.gate.check import GateRun, check_targets, manifest_targets, require_clean
 from infra.gate.scan_copy import ScanTarget
 
 ENGINES: tuple[str, ...] = ("terraform", "tofu")
@@ -96,7 +97,7 @@ def find_aws_credentials() -> str:
 def terraform_runner(engine: str) -> CommandRunner:
     """A runner that executes ``<engine> <argv>`` with this terminal's input and output."""
     if engine not in ENGINES:
-        raise ConfigError(f"'--engine' must be one of {list(ENGINES)} (value: {engine!r})")
+        raise ConfigError(f"'--engine' must be one of {list(ENGINES)}, or pulumi for the workloads layer (value: {engine!r})")
     binary = shutil.which(engine)
     if binary is None:
         install = "https://opentofu.org/docs/intro/install/" if engine == "tofu" else "https://developer.hashicorp.com/terraform/install"
@@ -154,9 +155,10 @@ def deploy(
     layers = [s.layer for s in stacks]
     if layer is not None and layer not in layers:
         raise ConfigError(f"'--layer' must be one of {layers} (value: {layer!r})")
-    gate = check_targets(
-        [ScanTarget(name=s.name, file=s.path) for s in stacks], reports_dir=reports_dir, allowed_regions=env.allowed_regions
-    )
+    targets = [ScanTarget(name=s.name, file=s.path) for s in stacks]
+    if stacks:
+        targets += manifest_targets(stacks[0].path.parents[2], [env.name])  # <outdir>/stacks/<stack>/cdk.tf.json
+    gate = check_targets(targets, reports_dir=reports_dir, allowed_regions=env.allowed_regions)
     require_clean(gate)
     chosen = [s for s in stacks if layer is None or s.layer == layer]
     commands = stack_commands(chosen, action=action, auto_approve=auto_approve)

@@ -49,6 +49,8 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402
     data_aws_partition,
     data_aws_secretsmanager_random_password,
     default_security_group,
+    ecr_lifecycle_policy,
+    ecr_repository,
     eip,
     eks_cluster,
     eks_node_group,
@@ -90,6 +92,8 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402
     vpc_security_group_egress_rule,
     vpc_security_group_ingress_rule,
 )
+from cdktf_cdktf_provider_kubernetes import manifest as kubernetes_manifest  # noqa: E402
+from cdktf_cdktf_provider_kubernetes import provider as kubernetes_provider  # noqa: E402
 from constructs import Construct, IConstruct, IValidation  # noqa: E402
 
 __all__ = [
@@ -98,9 +102,10 @@ __all__ = [
     "TerraformResourceLifecycle", "TerraformStack", "Testing", "Token", "jsii",
     "cloudtrail", "cloudwatch_log_group", "data_aws_availability_zones", "data_aws_caller_identity",
     "data_aws_iam_policy_document", "data_aws_partition", "data_aws_secretsmanager_random_password",
-    "default_security_group", "eip",
+    "default_security_group", "ecr_lifecycle_policy", "ecr_repository", "eip",
     "eks_cluster", "eks_node_group", "elasticache_replication_group", "elasticache_subnet_group", "flow_log",
     "iam_openid_connect_provider", "iam_role", "iam_role_policy", "iam_role_policy_attachment", "internet_gateway",
+    "kubernetes_manifest", "kubernetes_provider",
     "kms_alias", "kms_key", "launch_template", "msk_cluster", "msk_configuration", "msk_serverless_cluster",
     "nat_gateway", "provider", "route", "route_table", "route_table_association", "s3_bucket",
     "s3_bucket_lifecycle_configuration", "s3_bucket_logging", "s3_bucket_notification", "s3_bucket_object_lock_configuration",

@@ -123,16 +123,21 @@ class EksCluster(Construct):
         """The security group EKS creates for control plane ↔ node traffic."""
         return self.cluster.vpc_config.cluster_security_group_id
 
-    def service_account_role(self, id: str, *, role_name: str, namespace: str, service_account: str) -> iam_role.IamRole:
+    def service_account_role(
+        self, id: str, *, role_name: str, namespace: str, service_account: str, scope: Construct | None = None
+    ) -> iam_role.IamRole:
         """An IAM role that exactly one Kubernetes service account may assume through IRSA.
 
         The trust policy is a ``aws_iam_policy_document`` because its condition keys contain the
         cluster's issuer (a Terraform expression), which a JSON string literal cannot carry safely.
+        ``scope`` is where the role lives (default: this construct): a workloads stack that grants the
+        role access to data-layer resources must hold the role itself, or the layers would depend in a circle.
         """
+        scope = scope or self
         issuer_path = Fn.replace(self.cluster.identity.get(0).oidc.get(0).issuer, "https://", "")
         doc = data_aws_iam_policy_document
         trust = doc.DataAwsIamPolicyDocument(
-            self, f"{id}Trust",
+            scope, f"{id}Trust",
             statement=[
                 doc.DataAwsIamPolicyDocumentStatement(
                     sid="IrsaAssumeRole",
@@ -150,4 +155,4 @@ class EksCluster(Construct):
                 )
             ],
         )
-        return iam_role.IamRole(self, id, name=role_name, assume_role_policy=trust.json)
+        return iam_role.IamRole(scope, id, name=role_name, assume_role_policy=trust.json)

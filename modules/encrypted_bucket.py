@@ -32,6 +32,7 @@ from modules.cdk import (
     s3_bucket_server_side_encryption_configuration as sse,
     s3_bucket_versioning,
 )
+from modules.grants import grant
 from modules.iam import Statement, policy_document
 
 
@@ -171,13 +172,7 @@ class EncryptedBucket(Construct):
     def _grant(
         self, role: iam_role.IamRole, id: str, s3_actions: tuple[str, ...], kms_actions: tuple[str, ...]
     ) -> iam_role_policy.IamRolePolicy:
-        # The policy lives beside the role, so the consumer's stack owns the permissions it holds.
-        return iam_role_policy.IamRolePolicy(
-            role, f"{id}{self.node.id}", role=role.id,
-            policy=policy_document(
-                [
-                    Statement(sid="Objects", actions=s3_actions, resources=(self.arn, f"{self.arn}/*")),
-                    Statement(sid="BucketKey", actions=kms_actions, resources=(self.key.arn,)),
-                ]
-            ),
-        )
+        return grant(role, id, self, [
+            Statement(sid="Objects", actions=s3_actions, resources=(self.arn, f"{self.arn}/*")),
+            Statement(sid="BucketKey", actions=kms_actions, resources=(self.key.arn,)),
+        ])

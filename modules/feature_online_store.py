@@ -21,12 +21,16 @@ from modules.cdk import (
     data_aws_secretsmanager_random_password as random_password,
     elasticache_replication_group as replication_group,
     elasticache_subnet_group,
+    iam_role,
+    iam_role_policy,
     kms_key,
     secretsmanager_secret,
     secretsmanager_secret_version,
     security_group,
     vpc_security_group_ingress_rule,
 )
+from modules.grants import grant
+from modules.iam import Statement
 from modules.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 REDIS_PORT = 6379
@@ -138,3 +142,13 @@ class FeatureOnlineStore(Construct):
     @property
     def auth_secret_arn(self) -> str:
         return self.auth_secret.arn
+
+    # ---- grants --------------------------------------------------------------------------------
+    def grant_auth_token_read(self, role: iam_role.IamRole, id: str = "GrantRedisAuth") -> iam_role_policy.IamRolePolicy:
+        """Let ``role`` read the AUTH token (``GetSecretValue``) and decrypt it with the data key."""
+        return grant(role, id, self, [
+            Statement(sid="AuthToken", actions=("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+                      resources=(self.auth_secret.arn,)),
+            # the data key's own policy admits its use only through Secrets Manager and the other data services
+            Statement(sid="AuthTokenKey", actions=("kms:Decrypt",), resources=(self.props.key.arn,)),
+        ])

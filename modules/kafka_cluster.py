@@ -19,6 +19,8 @@ from environments.errors import ConfigError
 from environments.rules import kafka_mode_problems
 from modules.cdk import (
     Construct,
+    iam_role,
+    iam_role_policy,
     kms_key,
     msk_cluster,
     msk_configuration,
@@ -27,6 +29,9 @@ from modules.cdk import (
     vpc_security_group_egress_rule,
     vpc_security_group_ingress_rule,
 )
+from modules.context import PARTITION, account_id
+from modules.grants import grant
+from modules.iam import Statement
 from modules.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 IAM_TLS_PORT = 9098
@@ -38,6 +43,8 @@ class KafkaClusterProps:
 
     cluster_name: str
     """Cluster name, e.g. ``sahab-prod-kafka``."""
+    region: str
+    """Region of the cluster: its topic and group ARNs (``grant_client``) name it."""
     vpc_id: str
     """VPC of the brokers."""
     subnet_ids: list[str]
@@ -156,6 +163,41 @@ class KafkaCluster(Construct):
     def bootstrap_brokers(self) -> str:
         """SASL/IAM over TLS bootstrap string, the only listener clients may use."""
         return self.cluster.bootstrap_brokers_sasl_iam
+
+    # ---- grants: MSK IAM authorisation, per topic and consumer group ----------------------------
+    def grant_client(
+        self,
+        role: iam_role.IamRole,
+        *,
+        read_topics: tuple[str, ...] = (),
+        write_topics: tuple[str, ...] = (),
+        consumer_group: str | None = None,
+        id: str = "GrantKafka",
+    ) -> iam_role_policy.IamRolePolicy:
+        """Let ``role`` connect over IAM and read or write the named topics (as ``consumer_group``) only.
+
+        MSK's IAM resources are ``arn:aws:kafka:<region>:<account>:topic|group/<cluster name>/<cluster uuid>/<name>``;
+        the uuid is matched with ``*`` (it is known only after apply, and a function call inside a JSON policy
+        string would need quotes that break the document for static readers such as the gate).
+        """
+        arn = self.cluster.arn
+        prefix = f"arn:{PARTITION}:kafka:{self.props.region}:{account_id(self)}"
+        topic = lambda name: f"{prefix}:topic/{self.props.cluster_name}/*/{name}"  # noqa: E731
+        statements = [Statement(sid="Connect", actions=("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
+                                resources=(arn,))]
+        if read_topics:
+            statements.append(Statement(
+                sid="ReadTopics", actions=("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"),
+                resources=tuple(topic(t) for t in read_topics)))
+        if write_topics:
+            statements.append(Statement(
+                sid="WriteTopics", actions=("kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"),
+                resources=tuple(topic(t) for t in write_topics)))
+        if consumer_group:
+            statements.append(Statement(
+                sid="ConsumerGroup", actions=("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
+                resources=(f"{prefix}:group/{self.props.cluster_name}/*/{consumer_group}",)))
+        return grant(role, id, self, statements)
 
     def _security_group(self) -> security_group.SecurityGroup:
         group = security_group.SecurityGroup(

@@ -8,7 +8,7 @@ to the AWS services of that class through ``kms:ViaService``.
 | data class    | used by                                  | who may use it                              |
 |---------------|------------------------------------------|---------------------------------------------|
 | data          | data buckets, Redis at rest, secrets      | account via s3/elasticache/secretsmanager/dynamodb |
-| models        | model artifact bucket                     | account via s3                              |
+| models        | model artifact bucket, ECR images         | account via s3/ecr                          |
 | logs          | log groups, CloudTrail, audit bucket      | CloudWatch Logs, CloudTrail, account via s3 |
 | eks-secrets   | EKS envelope encryption of Secrets        | account via eks                             |
 | kafka         | MSK at rest                               | account via kafka                           |
@@ -22,14 +22,15 @@ from dataclasses import dataclass
 
 from environments import names
 from environments.errors import ConfigError
-from modules.cdk import Construct, kms_alias, kms_key
+from modules.cdk import Construct, iam_role, iam_role_policy, kms_alias, kms_key
 from modules.context import PARTITION, account_id, account_root_arn
+from modules.grants import grant
 from modules.iam import Statement, policy_document
 
 #: Symmetric data classes and the AWS services that may use their key on the account's behalf.
 DATA_CLASS_SERVICES: dict[str, tuple[str, ...]] = {
     "data": ("s3", "elasticache", "secretsmanager", "dynamodb"),
-    "models": ("s3",),
+    "models": ("s3", "ecr"),
     "logs": ("s3",),
     "eks-secrets": ("eks",),
     "kafka": ("kafka",),
@@ -108,6 +109,18 @@ class Keys(Construct):
     @property
     def ebs(self) -> kms_key.KmsKey:
         return self._keys["ebs"]
+
+    # ---- grants on the signing key ---------------------------------------------------------------
+    def grant_sign(self, role: iam_role.IamRole, id: str = "GrantSign") -> iam_role_policy.IamRolePolicy:
+        """Let ``role`` sign model manifests (training) with the asymmetric key."""
+        return grant(role, id, self, [Statement(sid="SignManifests", actions=("kms:Sign", "kms:DescribeKey"),
+                                                resources=(self.signing.arn,))])
+
+    def grant_verify(self, role: iam_role.IamRole, id: str = "GrantVerify") -> iam_role_policy.IamRolePolicy:
+        """Let ``role`` verify manifests (serving, drift) with the key's public half, never sign."""
+        return grant(role, id, self, [Statement(sid="VerifyManifests",
+                                                actions=("kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"),
+                                                resources=(self.signing.arn,))])
 
     # ---- construction ---------------------------------------------------------------------------
     def _construct_id(self, data_class: str) -> str:

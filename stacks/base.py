@@ -14,8 +14,9 @@ from modules.residency import ResidencyGuard
 from modules.tagging import MandatoryTags
 
 #: Layers in deploy order: keys first (every other layer encrypts with them), then the network, the
-#: cluster, and the data services, which admit only the cluster's security group.
-LAYERS: tuple[str, ...] = ("security", "network", "compute", "data")
+#: cluster (and the registry its images come from), the data services, which admit only the cluster's
+#: security group, and last the workloads that use all of them.
+LAYERS: tuple[str, ...] = ("security", "network", "compute", "data", "workloads")
 
 
 def stack_name(env: Environment, layer: str) -> str:

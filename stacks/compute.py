@@ -1,8 +1,10 @@
-"""``<env>-compute``: the EKS cluster and its node pools (CPU for serving, GPU for training)."""
+"""``<env>-compute``: the EKS cluster, its node pools (CPU for serving, GPU for training) and the ECR
+repositories its workloads' images come from (created before any workload, so images can be pushed first)."""
 
 from __future__ import annotations
 
-from environments import Environment
+from environments import Environment, names
+from modules.container_registry import ContainerRegistry, ContainerRegistryProps
 from modules.cdk import Construct
 from modules.eks_cluster import EksCluster, EksClusterProps
 from modules.node_pool import NodePool, NodePoolProps
@@ -53,6 +55,16 @@ class ComputeStack(LayerStack):
                     tags=dict(env.tags),
                 ),
             )
+        self.registry = ContainerRegistry(
+            self, "Registry",
+            props=ContainerRegistryProps(
+                repository_names=tuple(names.ecr_repository(env.name, r) for r in env.workloads.repositories()),
+                key=keys.models,
+            ),
+        )
+        for name, repository in self.registry.repositories.items():
+            self.output(f"ecr_{name.rsplit('/', 1)[1].replace('-', '_')}_url", repository.repository_url,
+                        f"ECR repository {name} (push the workload image here)")
         self.output("cluster_name", self.cluster.name, "EKS cluster name")
         self.output("oidc_provider_arn", self.cluster.oidc_provider.arn, "IAM OIDC provider for IRSA")
         self.output("cluster_security_group_id", self.cluster.cluster_security_group_id, "Security group of the cluster's nodes")

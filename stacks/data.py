@@ -48,6 +48,7 @@ class DataStack(LayerStack):
                 "Kafka",
                 props=KafkaClusterProps(
                     cluster_name=env.resource_name("kafka"),
+                    region=env.region,
                     vpc_id=net.vpc.id,
                     subnet_ids=net.private_subnet_ids,
                     client_security_group_ids=clients,

@@ -11,6 +11,7 @@ from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
+from stacks.workloads import WorkloadsStack
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,10 @@ class EnvironmentStacks:
     network: NetworkStack
     compute: ComputeStack
     data: DataStack
+    workloads: WorkloadsStack
 
     def in_deploy_order(self) -> list[LayerStack]:
-        return [self.security, self.network, self.compute, self.data]
+        return [self.security, self.network, self.compute, self.data, self.workloads]
 
 
 def build_environment(app: App, env: Environment) -> EnvironmentStacks | None:
@@ -32,4 +34,5 @@ def build_environment(app: App, env: Environment) -> EnvironmentStacks | None:
     network = NetworkStack(app, env, security=security)
     compute = ComputeStack(app, env, security=security, network=network)
     data = DataStack(app, env, security=security, network=network, compute=compute)
-    return EnvironmentStacks(security=security, network=network, compute=compute, data=data)
+    workloads = WorkloadsStack(app, env, security=security, compute=compute, data=data)
+    return EnvironmentStacks(security=security, network=network, compute=compute, data=data, workloads=workloads)

@@ -22,6 +22,8 @@ from environments import Environment, ServingConfig
 from environments.errors import ConfigError, IntegrityError
 from training.manifest import FP32_MODEL_FILE, INT8_MODEL_FILE, PREPROCESSING_FILE
 
+#: Environment variable that marks an image build (``bentoml build`` imports the service without models).
+BUILD_FLAG = "SAHAB_BUILDING_IMAGE"
 #: Which ONNX file runs for each ``serving.model_precision``.
 MODEL_FILES = {"fp32": FP32_MODEL_FILE, "int8": INT8_MODEL_FILE}
 

@@ -29,7 +29,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import BeforeValidator, Field
 
-from bento_services.fraud_scoring.assembly import verify_variants
+from bento_services.fraud_scoring.assembly import BUILD_FLAG, verify_variants
 from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
 from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
 from bento_services.json_logging import serving_logger
@@ -37,10 +37,14 @@ from environments import load_environment
 
 ENVIRONMENT = load_environment(os.environ.get("SAHAB_ENV", "local"))
 SERVING = ENVIRONMENT.serving
+#: Set by ``sahab image build`` for ``bentoml build``, which imports this module only to read the service's
+#: definition: no model exists at build time. Serving still verifies every version when a worker loads it.
+BUILDING_IMAGE = os.environ.get(BUILD_FLAG) == "1"
 
 # Refuse to start on a version that fails its signature or digest checks: here, when `bentoml serve`
 # imports this module and before any worker exists (BentoML would respawn a failing worker forever).
-verify_variants(ENVIRONMENT, serving_logger())
+if not BUILDING_IMAGE:
+    verify_variants(ENVIRONMENT, serving_logger())
 
 
 def _refuse_oversized(value: Any) -> Any:

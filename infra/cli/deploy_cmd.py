@@ -1,4 +1,5 @@
-"""``sahab deploy ENV`` and ``sahab plan ENV``: synth → policy gate → Terraform (or OpenTofu) per layer."""
+"""``sahab deploy ENV`` and ``sahab plan ENV``: synth → policy gate → Terraform (or OpenTofu) per layer, or,
+with ``--engine pulumi``, the gated workloads onto a cluster of the user's own through Pulumi."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from infra.cli.common import console
 if TYPE_CHECKING:
     from infra.deploy import CommandRunner
 
-EngineOption = Annotated[str, typer.Option("--engine", help="terraform or tofu (OpenTofu).")]
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="terraform or tofu (OpenTofu) for every layer; pulumi for the workloads only, onto your own cluster.")]
 LayerOption = Annotated[
-    Optional[str], typer.Option("--layer", help="Only this layer (security, network, compute, data); the gate still checks all.")
+    Optional[str],
+    typer.Option("--layer", help="Only this layer (security, network, compute, data, workloads); the gate still checks all."),
 ]
+KubeconfigOption = Annotated[Optional[Path], typer.Option(help="--engine pulumi: kubeconfig of the cluster. Default: $KUBECONFIG or ~/.kube/config.")]
+ContextOption = Annotated[Optional[str], typer.Option(help="--engine pulumi: kubeconfig context. Default: its current context.")]
 OutdirOption = Annotated[Path, typer.Option(help="Where to synthesise (cdktf layout).")]
 ReportsOption = Annotated[Path, typer.Option(help="Where the gate writes SARIF and JUnit.")]
 
@@ -28,8 +33,14 @@ def deploy_command(
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without Terraform's prompt (CI).")] = False,
     outdir: OutdirOption = Path("cdktf.out"),
     reports: ReportsOption = Path("reports"),
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
 ) -> None:
     """Synthesise, pass the policy gate, then terraform init + apply each layer in order."""
+    if engine == "pulumi":
+        _run_pulumi(environment, action="apply", layer=layer, kubeconfig=kubeconfig, context=context, outdir=outdir,
+                    reports=reports)
+        return
     _run(environment, action="apply", layer=layer, engine=engine, auto_approve=auto_approve, outdir=outdir, reports=reports)
 
 
@@ -39,8 +50,14 @@ def plan_command(
     engine: EngineOption = "terraform",
     outdir: OutdirOption = Path("cdktf.out"),
     reports: ReportsOption = Path("reports"),
+    kubeconfig: KubeconfigOption = None,
+    context: ContextOption = None,
 ) -> None:
     """Synthesise, pass the policy gate, then terraform init + plan each layer in order."""
+    if engine == "pulumi":
+        _run_pulumi(environment, action="plan", layer=layer, kubeconfig=kubeconfig, context=context, outdir=outdir,
+                    reports=reports)
+        return
     _run(environment, action="plan", layer=layer, engine=engine, auto_approve=False, outdir=outdir, reports=reports)
 
 
@@ -65,6 +82,24 @@ def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_
         raise
     print_run(result.gate)
     console.print(f"[green]{action} finished[/] for {', '.join(dict.fromkeys(c.stack for c in result.commands))}")
+
+
+def _run_pulumi(
+    environment: str, *, action: str, layer: str | None, kubeconfig: Path | None, context: str | None, outdir: Path,
+    reports: Path,
+) -> None:
+    from environments import load_environment
+    from environments.errors import ConfigError
+    from infra.cli.check_cmd import print_run
+    from infra.pulumi_deploy import deploy_workloads
+
+    env = load_environment(environment)
+    if layer not in (None, "workloads"):
+        raise ConfigError(f"'--engine pulumi' deploys the workloads layer only (value of '--layer': {layer!r})")
+    result = deploy_workloads(env, action=action, kubeconfig=kubeconfig, context=context,  # type: ignore[arg-type]
+                              outdir=outdir, reports_dir=reports)
+    print_run(result.gate)
+    console.print(f"[green]pulumi {'preview' if action == 'plan' else 'up'} finished[/] for {env.name}: {result.changes}")
 
 
 def _announcing_runner(engine: str) -> CommandRunner:

@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.serve_cmd",
     "infra.cli.drift_cmd",
     "infra.cli.local_cmd",
+    "infra.cli.cluster_cmd",
+    "infra.cli.image_cmd",
 )
 
 app = typer.Typer(

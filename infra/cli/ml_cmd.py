@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -112,11 +112,18 @@ def train_command(
     register_version: Annotated[
         bool, typer.Option("--register/--no-register", help="Sign and register the model version. Default: register.")
     ] = True,
+    remote: Annotated[bool, typer.Option(
+        "--remote", help="Run the environment's training Job on its cluster and follow it (cloud environments).")] = False,
+    kubeconfig: Annotated[Optional[Path], typer.Option(help="--remote: kubeconfig. Default: $KUBECONFIG or ~/.kube/config.")] = None,
+    context: Annotated[Optional[str], typer.Option(help="--remote: kubeconfig context. Default: its current one.")] = None,
 ) -> None:
     """Train the fraud model from Feast, export ONNX + int8, print the metrics and register a signed version."""
     if device is not None and device not in ("cpu", "cuda"):
         raise ConfigError(f"'--device' must be cpu or cuda (value: {device!r})")
     env = load_environment(env_name)
+    if remote:
+        _train_remote(env, nproc=nproc, device=device, kubeconfig=kubeconfig, context=context)
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from training.pipeline import require_device, train
@@ -142,6 +149,22 @@ def train_command(
         console.print(f"registered version [bold]{result.version.version_id}[/] at {result.version.location}")
     else:
         console.print(f"export (not registered): {result.export_dir}")
+
+
+def _train_remote(env: Environment, *, nproc: int | None, device: str | None, kubeconfig: Path | None, context: str | None) -> None:
+    """The cluster's training Job, resumed or copied, followed to its end; exit 1 when it failed."""
+    from environments.errors import CommandFailed
+    from infra.cluster import connect, run_training
+
+    if not env.is_cloud:
+        raise ConfigError(f"'--remote' trains on a cluster, but environment {env.name!r} targets {env.target.value}")
+    if nproc is not None or device is not None:
+        raise ConfigError("'--nproc' and '--device' of a remote run come from 'workloads.training' in the environment file")
+    api = connect(kubeconfig, context)
+    run = run_training(env, api, say=lambda line: console.print(line, markup=False, highlight=False))
+    if not run.succeeded:
+        raise CommandFailed(f"the training Job {env.workloads.namespace}/{run.job} {run.detail}")
+    console.print(f"[green]training Job {env.workloads.namespace}/{run.job} succeeded[/]")
 
 
 def metrics_table(metrics: dict[str, Any]) -> Table:

@@ -38,19 +38,24 @@ def default_reports_dir() -> Path:
 
 def synthesized_targets(outdir: Path, env_names: Sequence[str] = ()) -> list[ScanTarget]:
     """Stacks and manifests already synthesised under ``<outdir>`` (all, or those of ``env_names``)."""
-    from infra.synth import MANIFESTS_DIR, MANIFESTS_FILE_NAME, manifests_name
-
     stacks_dir = outdir / "stacks"
     files = sorted(stacks_dir.glob(f"*/{SCAN_FILE_NAME}"))
-    manifests = sorted((outdir / MANIFESTS_DIR).glob(f"*/{MANIFESTS_FILE_NAME}"))
     if env_names:
         files = [f for f in files if any(f.parent.name.startswith(f"{env}-") for env in env_names)]
-        manifests = [m for m in manifests if m.parent.name in env_names]
     if not files:
         wanted = f" for {list(env_names)}" if env_names else ""
         raise ConfigError(f"no synthesised stacks{wanted} under {stacks_dir}: run `sahab synth` first")
-    return [ScanTarget(name=f.parent.name, file=f) for f in files] + [
-        ScanTarget(name=manifests_name(m.parent.name), file=m, framework=KUBERNETES) for m in manifests
+    return [ScanTarget(name=f.parent.name, file=f) for f in files] + manifest_targets(outdir, env_names)
+
+
+def manifest_targets(outdir: Path, env_names: Sequence[str] = ()) -> list[ScanTarget]:
+    """The rendered workload manifests under ``<outdir>/manifests`` (all, or those of ``env_names``)."""
+    from infra.synth import MANIFESTS_DIR, MANIFESTS_FILE_NAME, manifests_name
+
+    manifests = sorted((outdir / MANIFESTS_DIR).glob(f"*/{MANIFESTS_FILE_NAME}"))
+    return [
+        ScanTarget(name=manifests_name(m.parent.name), file=m, framework=KUBERNETES)
+        for m in manifests if not env_names or m.parent.name in env_names
     ]
 
 

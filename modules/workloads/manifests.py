@@ -99,7 +99,8 @@ class WorkloadRenderer:
             "livenessProbe": {"httpGet": {"path": "/livez", "port": SCORING_PORT}, "periodSeconds": 10,
                               "initialDelaySeconds": 20},
         }
-        service_env = {**QUIET, "SAHAB_ENV": self.env_file}
+        # BentoML keeps its home under the data volume: the root filesystem is read-only
+        service_env = {**QUIET, "SAHAB_ENV": self.env_file, "BENTOML_HOME": f"{DATA_DIR}/bentoml"}
 
         def deployment(name: str, pool: str, replicas: int, resources: Resources) -> dict[str, Any]:
             serving = container("scoring", self.image(spec.image), args=[], spec=resources, env=service_env,

@@ -92,7 +92,7 @@ def test_an_unknown_engine_is_refused() -> None:
 
 def test_an_unknown_layer_is_refused_before_the_gate(smb_stacks) -> None:
     runner = RecordingRunner()
-    with pytest.raises(ConfigError, match=r"'--layer' must be one of \['security', 'network', 'compute', 'data'\]"):
+    with pytest.raises(ConfigError, match=r"'--layer' must be one of \['security', 'network', 'compute', 'data', 'workloads'\]"):
         deploy(load_environment("smb"), layer="database", synthesize=lambda env, outdir: smb_stacks, runner=runner,
                credentials=lambda: "test")
     assert runner.calls == []
@@ -103,11 +103,12 @@ def test_deploy_inits_and_applies_every_layer_in_order_after_a_clean_gate(smb_st
     result = deploy(load_environment("smb"), synthesize=lambda env, outdir: smb_stacks, runner=runner,
                     credentials=lambda: "test", reports_dir=tmp_path)
     assert result.gate.report.ok
+    assert "smb-manifests" in {s.name for s in result.gate.report.stacks}  # the rendered workloads were gated too
     expected = []
     for stack in smb_stacks:
         expected += [(f"-chdir={stack.path.parent}", "init", "-input=false"), (f"-chdir={stack.path.parent}", "apply")]
     assert runner.calls == expected
-    assert [s.layer for s in smb_stacks] == ["security", "network", "compute", "data"]
+    assert [s.layer for s in smb_stacks] == ["security", "network", "compute", "data", "workloads"]
 
 
 def test_a_failed_layer_stops_the_layers_after_it(smb_stacks, tmp_path: Path) -> None:

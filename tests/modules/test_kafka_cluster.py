@@ -6,7 +6,7 @@ from environments.errors import ConfigError
 def build(sut, **overrides):
     from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
 
-    props = dict(cluster_name="sahab-test-kafka", vpc_id="vpc-1", subnet_ids=["s1", "s2"], client_security_group_ids=["sg-clients"],
+    props = dict(cluster_name="sahab-test-kafka", region="me-central-1", vpc_id="vpc-1", subnet_ids=["s1", "s2"], client_security_group_ids=["sg-clients"],
                  key=sut.keys.kafka, logs_key=sut.keys.logs)
     props.update(overrides)
     return KafkaCluster(sut.stack, "Kafka", props=KafkaClusterProps(**props))
@@ -65,3 +65,22 @@ def test_serverless_with_the_opt_in_uses_iam_auth(sut):
 def test_broker_count_must_be_a_multiple_of_the_subnets(sut):
     with pytest.raises(ConfigError, match=r"'broker_count' \(3\) must be a multiple of the subnet count \(2\)"):
         build(sut, broker_count=3)
+
+
+def test_grant_client_names_exactly_the_topics_and_group_of_the_role(sut):
+    import json
+
+    from modules.cdk import iam_role
+    from modules.iam import assume_role_policy
+
+    kafka = build(sut)
+    role = iam_role.IamRole(sut.stack, "Ingestor", name="ingestor", assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
+    kafka.grant_client(role, read_topics=("transactions",), write_topics=("transactions.dlq",), consumer_group="sahab-ingestor")
+    statements = {s["Sid"]: s for s in json.loads(sut.only("aws_iam_role_policy")["policy"])["Statement"]}
+    assert set(statements) == {"Connect", "ReadTopics", "WriteTopics", "ConsumerGroup"}
+    assert statements["ReadTopics"]["Action"] == ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
+    account = "${data.aws_caller_identity.CallerIdentity.account_id}"
+    assert statements["ReadTopics"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions"
+    assert statements["WriteTopics"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions.dlq"
+    assert statements["ConsumerGroup"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:group/sahab-test-kafka/*/sahab-ingestor"
+    assert "kafka-cluster:WriteData" not in statements["ReadTopics"]["Action"]

@@ -60,3 +60,19 @@ def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):
 
     with pytest.raises(ConfigError, match=r"'deletion_window_days' must be between 7 and 30 \(value: 3\)"):
         Keys(sut.stack, "Other", props=KeysProps(name_prefix="x", region=REGION, deletion_window_days=3))
+
+
+def test_signing_is_granted_apart_from_verifying(sut):
+    import json
+
+    from modules.cdk import iam_role
+    from modules.iam import assume_role_policy
+
+    roles = {name: iam_role.IamRole(sut.stack, name, name=name, assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
+             for name in ("Training", "Scoring")}
+    sut.keys.grant_sign(roles["Training"])
+    sut.keys.grant_verify(roles["Scoring"])
+    policies = {p["role"]: json.loads(p["policy"])["Statement"] for p in sut.resources("aws_iam_role_policy").values()}
+    actions = {role.split(".")[1]: set(statements[0]["Action"]) for role, statements in policies.items()}
+    assert actions == {"Training": {"kms:Sign", "kms:DescribeKey"},
+                       "Scoring": {"kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"}}

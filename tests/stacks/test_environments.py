@@ -11,7 +11,7 @@ import pytest
 from environments import MANDATORY_TAG_KEYS, load_environment, load_environments
 
 CLOUD_ENVS = [e.name for e in load_environments() if e.is_cloud]
-LAYERS = ["security", "network", "compute", "data"]
+LAYERS = ["security", "network", "compute", "data", "workloads"]
 #: How a resource names one of OUR keys: a key in the same stack, or one exported by the security stack.
 OUR_KEY = re.compile(
     r"^\$\{(aws_kms_key\.[A-Za-z0-9_]+\.arn"
@@ -29,7 +29,7 @@ def resources_of(result, resource_type: str, env: str | None = None):
             yield stack, address, resource
 
 
-def test_every_cloud_environment_has_its_four_layer_stacks(synthesized_all):
+def test_every_cloud_environment_has_its_five_layer_stacks(synthesized_all):
     names = {s.name for s in synthesized_all.stacks}
     assert names == {f"{env}-{layer}" for env in CLOUD_ENVS for layer in LAYERS}
     assert synthesized_all.local_only == ["local"]

@@ -15,7 +15,7 @@ import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ENVIRONMENT = "smb"
-LAYERS = ("security", "network", "compute", "data")
+LAYERS = ("security", "network", "compute", "data", "workloads")
 
 
 def canonical(path: Path) -> str:
