@@ -10,7 +10,9 @@ Weights come from ``env.serving.variants`` and can be changed at run time throug
 file (see ``weights_file``), which every worker re-reads when it changes. A canary variant is
 watched by a ``CanaryMonitor``; when it crosses a threshold its weight goes to 0, the other live
 variants keep their proportions, and the new weights are written to the file so that every worker
-(and a restarted server) agrees.
+(and a restarted server) agrees. In a cluster the file is a read-only ConfigMap that ``sahab serve
+weights`` sets: a rollback there holds in the pod that judged it (logged, counted in its metrics), and an
+operator makes it cluster-wide with ``sahab serve weights``.
 
 | variant role | gets live traffic | scored | answer returned |
 |--------------|-------------------|--------|-----------------|
@@ -22,6 +24,7 @@ variants keep their proportions, and the new weights are written to the file so 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from dataclasses import dataclass
 from bento_services.canary import CanaryMonitor, CanaryVerdict
 from bento_services.weights_file import WeightsFile, WeightsState, validate_weights
 from environments import ServingConfig
+
+log = logging.getLogger(__name__)
 
 _HASH_KEY = b"sahab-routing-v1"
 _TWO_TO_64 = float(2**64)
@@ -93,9 +98,18 @@ class Router:
         with self._lock:
             self._apply(state)
             self._restart_canary_watch()
-        if self._weights_file is not None:
-            self._weights_file.write(state)
+        self._persist(state)
         return state
+
+    def _persist(self, state: WeightsState) -> None:
+        """Write the weights for the other workers; a read-only or full file system keeps them in this process."""
+        if self._weights_file is None:
+            return
+        try:
+            self._weights_file.write(state)
+        except OSError as exc:
+            log.warning("weights in force in this process only, not persisted to %s: %s (%s)",
+                        self._weights_file.path, state.reason, exc)
 
     def _apply(self, state: WeightsState) -> None:
         live = [(name, state.weights.get(name, 0.0)) for name in self.variants if state.weights.get(name, 0.0) > 0]
@@ -147,6 +161,5 @@ class Router:
             state = WeightsState(weights=new, reason=f"canary '{canary}' rolled back: {verdict.reason}",
                                  rolled_back=rolled_back)
             self._apply(state)
-        if self._weights_file is not None:
-            self._weights_file.write(state)
+        self._persist(state)
         return Rollback(canary, verdict.reason, dict(new))

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from environments.errors import ConfigError
 from environments.rules import weight_problems
@@ -93,6 +94,19 @@ def parse_weight_pairs(pairs: list[str]) -> dict[str, float]:
     return weights
 
 
+class WeightsStore(Protocol):
+    """Where live weights are kept: this file locally, a ConfigMap the pods mount in a cluster (``infra.cluster``)."""
+
+    @property
+    def where(self) -> str: ...
+
+    def read(self) -> WeightsState | None: ...
+
+    def write(self, state: WeightsState) -> None: ...
+
+    def remove(self) -> bool: ...
+
+
 class WeightsFile:
     """Reads (cached by modification time) and atomically writes the weights file."""
 
@@ -100,6 +114,10 @@ class WeightsFile:
         self.path = path
         self._stamp: tuple[int, int, int] | None = None
         self._cached: WeightsState | None = None
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     @classmethod
     def for_run_dir(cls, run_dir: Path) -> WeightsFile:

@@ -1,11 +1,14 @@
-"""Cluster operations with the ``kubernetes`` client: connect, read what runs, run the training Job.
+"""Cluster operations with the ``kubernetes`` client: connect, read what runs, run the training Job, set weights.
 
-``sahab status ENV`` and ``sahab train --env ENV --remote`` call these. They read and change only the objects
+``sahab status ENV``, ``sahab train --env ENV --remote`` and ``sahab serve weights --env ENV`` call these. They read and change only the objects
 ``render_workloads(env)`` describes, in its namespace, and they refuse clearly before doing anything when no
 kubeconfig exists (``ConfigError``, exit 2) or the cluster does not answer (``CommandFailed``, exit 1).
 
 The training Job is applied suspended by the workloads layer: the first remote run resumes it; once it has
-finished, a run creates a copy named ``training-<UTC time>`` from the same rendered object.
+finished, a run creates a copy named ``training-<UTC time>`` from the same rendered object. Live traffic
+weights are the ConfigMap ``sahab-serving-weights`` (``modules.workloads.manifests.WEIGHTS_CONFIG_MAP``),
+which every scoring pod mounts where the service reads its weights file; deleting it returns the pods to the
+environment file's weights.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bento_services.weights_file import WEIGHTS_FILE_NAME, WeightsState
 from environments import Environment
 from environments.errors import CommandFailed, ConfigError
 
@@ -115,6 +119,52 @@ def run_training(
     else:
         say(f"following the running Job {namespace}/{name}")
     return _follow(api, namespace, name, say=say, timeout_s=timeout_s, poll_s=poll_s)
+
+
+class ClusterWeights:
+    """The live weights of a cloud environment, as ``WeightsFile`` offers them locally: read, write, remove.
+
+    Stored in the ConfigMap every scoring pod mounts where the service reads its weights file; the kubelet
+    brings a change to every pod within its sync period (about a minute), no restart needed.
+    """
+
+    def __init__(self, env: Environment, api: Any) -> None:
+        from kubernetes import client
+
+        from modules.workloads.manifests import WEIGHTS_CONFIG_MAP, WorkloadRenderer
+
+        self.core = client.CoreV1Api(api)
+        self.namespace, self.name = env.workloads.namespace, WEIGHTS_CONFIG_MAP
+        self.labels = WorkloadRenderer(env).labels("scoring")
+
+    @property
+    def where(self) -> str:
+        return f"ConfigMap {self.namespace}/{self.name}"
+
+    def read(self) -> WeightsState | None:
+        """The run-time weights set on the cluster, or None when the environment file's weights are in force."""
+        found = self._get()
+        text = (found.data or {}).get(WEIGHTS_FILE_NAME) if found is not None else None
+        return WeightsState.from_json(text, source=self.where) if text else None
+
+    def write(self, state: WeightsState) -> None:
+        """Create the ConfigMap, or replace its content."""
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": self.labels},
+                "data": {WEIGHTS_FILE_NAME: state.to_json()}}
+        if self._get() is None:
+            self.core.create_namespaced_config_map(self.namespace, body, _request_timeout=REQUEST_TIMEOUT_S)
+        else:
+            self.core.replace_namespaced_config_map(self.name, self.namespace, body, _request_timeout=REQUEST_TIMEOUT_S)
+
+    def remove(self) -> bool:
+        """Back to the environment file's weights; False when none were set."""
+        deleted = _read(lambda: self.core.delete_namespaced_config_map(self.name, self.namespace,
+                                                                       _request_timeout=REQUEST_TIMEOUT_S))
+        return deleted is not None
+
+    def _get(self) -> Any:
+        return _read(lambda: self.core.read_namespaced_config_map(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT_S))
 
 
 def training_job_copy(env: Environment, name: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ effect without a restart, and the canary's automatic rollback is visible here to
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -15,6 +16,9 @@ from rich.table import Table
 
 from environments import Environment, load_environment
 from environments.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bento_services.weights_file import WeightsState, WeightsStore
 
 console = Console()
 serve_app = typer.Typer(help="The fraud-scoring BentoML server: start, stop, status, traffic weights.",
@@ -52,9 +56,11 @@ def status_command(env_name: EnvOption = "local") -> None:
     env = load_environment(env_name)
     from bento_services.server_process import running_server
 
+    from bento_services.fraud_scoring.assembly import weights_file_for
+
     record = running_server(env)
     console.print(f"server: {record.url} (pid {record.pid})" if record else "server: not running")
-    _print_weights(env)
+    _print_weights(env, weights_file_for(env).read())
 
 
 @serve_app.command("weights")
@@ -62,30 +68,42 @@ def weights_command(
     pairs: Annotated[Optional[list[str]], typer.Argument(help="VARIANT=WEIGHT for every variant, e.g. a=0.9 b=0.1.")] = None,
     env_name: EnvOption = "local",
     reset: Annotated[bool, typer.Option(help="Forget run-time weights and rollbacks: back to the environment file.")] = False,
+    kubeconfig: Annotated[Optional[Path], typer.Option(help="Cloud environments: kubeconfig. Default: $KUBECONFIG or ~/.kube/config.")] = None,
+    context: Annotated[Optional[str], typer.Option(help="Cloud environments: kubeconfig context.")] = None,
 ) -> None:
-    """Set the live traffic weights (no restart); with no pairs, show them."""
+    """Set the live traffic weights (no restart); with no pairs, show them. Locally the weights file under
+    <data>/run; in a cloud environment the ConfigMap every scoring pod mounts."""
     env = load_environment(env_name)
-    from bento_services.fraud_scoring.assembly import weights_file_for
     from bento_services.weights_file import WeightsState, parse_weight_pairs, validate_weights
 
-    file = weights_file_for(env)
     if reset and pairs:
         raise ConfigError("give either VARIANT=WEIGHT pairs or --reset, not both")
+    store = _weights_store(env, kubeconfig, context)
     if reset:
-        console.print("weights reset to the environment file" if file.remove() else "no run-time weights were set")
+        console.print("weights reset to the environment file" if store.remove() else "no run-time weights were set")
     elif pairs:
         weights = validate_weights(parse_weight_pairs(pairs), [v.name for v in env.serving.variants],
                                    shadow=env.serving.shadow_variant)
-        file.write(WeightsState(weights=weights, reason="sahab serve weights"))
-        console.print(f"weights set: {', '.join(f'{k}={v:g}' for k, v in weights.items())} ({file.path})")
-    _print_weights(env)
+        store.write(WeightsState(weights=weights, reason="sahab serve weights"))
+        console.print(f"weights set: {', '.join(f'{k}={v:g}' for k, v in weights.items())} ({store.where})")
+        if env.is_cloud:
+            console.print("every scoring pod picks them up within the kubelet's sync period (about a minute)")
+    _print_weights(env, store.read())
 
 
-def _print_weights(env: Environment) -> None:
-    from bento_services.fraud_scoring.assembly import weights_file_for
+def _weights_store(env: Environment, kubeconfig: Path | None, context: str | None) -> WeightsStore:
+    """Where the live weights live: the local weights file, or the cluster's ConfigMap."""
+    if not env.is_cloud:
+        from bento_services.fraud_scoring.assembly import weights_file_for
 
-    state = weights_file_for(env).read()
-    table = Table(title=f"traffic weights ({'run-time file' if state else 'environment file'})")
+        return weights_file_for(env)
+    from infra.cluster import ClusterWeights, connect
+
+    return ClusterWeights(env, connect(kubeconfig, context))
+
+
+def _print_weights(env: Environment, state: WeightsState | None) -> None:
+    table = Table(title=f"traffic weights ({'run-time' if state else 'environment file'})")
     for column in ("variant", "model version", "weight", "role"):
         table.add_column(column)
     weights = state.weights if state else {v.name: v.weight for v in env.serving.variants}

@@ -26,6 +26,10 @@ SCORING_PORT = 3000
 RENDEZVOUS_PORT = 29400
 DEFAULT_METRICS_PORT = 9464
 CONFIG_MAP = "sahab-environment"
+#: The live traffic weights of a cloud environment (``sahab serve weights``): an optional ConfigMap, absent until
+#: weights are set, mounted where the service looks for its weights file (``<data>/run/weights.json``), so every
+#: scoring pod sees a change within the kubelet's sync period and none needs a restart.
+WEIGHTS_CONFIG_MAP = "sahab-serving-weights"
 #: Environment of every container: no usage data leaves the cluster, Python writes no bytecode.
 QUIET = {"BENTOML_DO_NOT_TRACK": "True", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
 
@@ -104,8 +108,10 @@ class WorkloadRenderer:
 
         def deployment(name: str, pool: str, replicas: int, resources: Resources) -> dict[str, Any]:
             serving = container("scoring", self.image(spec.image), args=[], spec=resources, env=service_env,
-                                ports=[{"name": "http", "containerPort": SCORING_PORT}], probes=probes)
-            pod = self.pod("scoring", pool, [serving], extra={"topologySpreadConstraints": [{
+                                ports=[{"name": "http", "containerPort": SCORING_PORT}], probes=probes,
+                                extra_mounts=[{"name": "weights", "mountPath": f"{DATA_DIR}/run", "readOnly": True}])
+            weights = {"name": "weights", "configMap": {"name": WEIGHTS_CONFIG_MAP, "optional": True}}
+            pod = self.pod("scoring", pool, [serving], extra_volumes=[weights], extra={"topologySpreadConstraints": [{
                 "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
                 "labelSelector": {"matchLabels": selector(self.env.name, name)},
             }]})

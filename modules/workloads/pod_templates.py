@@ -94,7 +94,8 @@ def container(
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},
-            *(extra_mounts or [{"name": "data", "mountPath": DATA_DIR}]),
+            {"name": "data", "mountPath": DATA_DIR},
+            *(extra_mounts or []),
         ],
     }
     if command:
@@ -115,6 +116,7 @@ def pod_spec(
     pool_is_gpu: bool,
     restart_policy: str = "Always",
     data_volume: dict[str, Any] | None = None,
+    extra_volumes: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A pod spec on one node pool with the environment file mounted read-only and writable scratch volumes.
@@ -130,6 +132,7 @@ def pod_spec(
         volumes.append({"name": "data", "emptyDir": {"sizeLimit": "20Gi"}})
     elif data_volume:
         volumes.append(data_volume)
+    volumes += extra_volumes or []
     spec: dict[str, Any] = {
         "serviceAccountName": service_account,
         "automountServiceAccountToken": False,

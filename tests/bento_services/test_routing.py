@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from bento_services.routing import Router, entity_point
@@ -133,3 +135,23 @@ def test_errors_of_the_stable_variant_never_roll_anything_back(tmp_path) -> None
     router = canary_router(tmp_path)
     assert all(router.observe("a", ok=False, latency_ms=1.0) is None for _ in range(50))
     assert router.weights() == {"a": 0.8, "canary": 0.2}
+
+
+def test_a_rollback_whose_weights_cannot_be_written_holds_in_this_process(tmp_path, caplog) -> None:
+    """In a cluster the weights file is a read-only ConfigMap mount: the rollback must still take effect.
+
+    Tests run as root, whom permissions do not stop: the folder is made immutable (``chattr +i``) instead.
+    """
+    folder = tmp_path / "run"
+    folder.mkdir()
+    canary = CanaryConfig(variant="canary", min_requests=20, window_seconds=60, max_error_rate=0.05)
+    router = Router(serving({"a": 0.8, "canary": 0.2}, canary=canary), weights_file=WeightsFile(folder / "weights.json"))
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("needs chattr (e2fsprogs) on a file system that supports it, to make a folder unwritable for root")
+    try:
+        rollbacks = [r for r in (router.observe("canary", ok=False, latency_ms=1.0) for _ in range(20)) if r]
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert len(rollbacks) == 1 and router.weights() == {"a": 1.0, "canary": 0.0}
+    assert not (folder / "weights.json").exists()
+    assert "in force in this process only" in caplog.text

@@ -193,3 +193,69 @@ def test_sahab_status_without_a_reachable_cluster_exits_1_naming_the_address(tmp
     completed = sahab("status", "smb", "--kubeconfig", str(kubeconfig(tmp_path, f"http://127.0.0.1:{port}")))
     assert completed.returncode == 1 and f"cannot reach the cluster at http://127.0.0.1:{port}" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+class FakeConfigMaps:
+    """The ConfigMap routes of the API, stateful: 404 until created, then read, replaced, deleted."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.stored: dict[str, Any] | None = None
+        self.requests: list[tuple[str, dict[str, Any] | None]] = []
+        path = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
+        server.expect_request(path, method="POST").respond_with_handler(self.create)
+        server.expect_request(f"{path}/sahab-serving-weights").respond_with_handler(self.one)
+
+    def not_found(self) -> Response:
+        return Response(json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
+                                    "code": 404}), status=404, content_type="application/json")
+
+    def create(self, request: Request) -> Response:
+        body = json.loads(request.data)
+        kubernetes_validate.validate(body, ENV.eks.version, strict=True)
+        self.requests.append(("POST", body))
+        self.stored = body
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    def one(self, request: Request) -> Response:
+        body = json.loads(request.data) if request.data else None
+        self.requests.append((request.method, body))
+        if request.method == "PUT":
+            kubernetes_validate.validate(body, ENV.eks.version, strict=True)
+            self.stored = body
+        if self.stored is None:
+            return self.not_found()
+        if request.method == "DELETE":
+            self.stored = None
+            return Response(json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                            content_type="application/json")
+        return Response(json.dumps(self.stored), content_type="application/json")
+
+
+def test_sahab_serve_weights_for_a_cloud_environment_sets_resets_and_shows_the_pods_configmap(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    from bento_services.weights_file import WEIGHTS_FILE_NAME, WeightsState
+
+    FakeApi(httpserver)
+    maps = FakeConfigMaps(httpserver)
+    config = str(kubeconfig(tmp_path, httpserver.url_for("/").rstrip("/")))
+    first = sahab("serve", "weights", "--env", "smb", "a=0.9", "b=0.1", "--kubeconfig", config)
+    assert first.returncode == 0, first.stderr
+    assert "ConfigMap sahab/sahab-serving-weights" in first.stdout and "about a minute" in first.stdout
+    assert maps.stored is not None
+    assert WeightsState.from_json(maps.stored["data"][WEIGHTS_FILE_NAME], source="test").weights == {"a": 0.9, "b": 0.1}
+    second = sahab("serve", "weights", "--env", "smb", "a=0.5", "b=0.5", "--kubeconfig", config)
+    assert second.returncode == 0 and [m for m, _ in maps.requests if m in ("POST", "PUT")] == ["POST", "PUT"]
+    reset = sahab("serve", "weights", "--env", "smb", "--reset", "--kubeconfig", config)
+    assert reset.returncode == 0 and "weights reset to the environment file" in reset.stdout and maps.stored is None
+
+
+def test_the_scoring_pods_mount_the_weights_configmap_where_the_service_reads_its_weights_file() -> None:
+    from modules.workloads.manifests import WEIGHTS_CONFIG_MAP
+
+    pod = rendered("Deployment", "scoring")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "weights"]
+    assert volume["configMap"] == {"name": WEIGHTS_CONFIG_MAP, "optional": True}
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "weights"]
+    in_pod = load_environment("smb").model_copy(update={"data_dir": "/var/lib/sahab"})
+    assert mount["mountPath"] == str(in_pod.paths.run) and mount["readOnly"] is True
