@@ -7,6 +7,11 @@ object is uploaded with SSE-KMS under the models key (``ServerSideEncryption="aw
 
 A version is complete when its ``manifest.sig`` exists: it is written (or uploaded) last, so a
 reader never lists a half-copied version. Stores hold bytes; trust comes from ``load_verified``.
+
+Fetching from S3 trusts no object key: it reads the manifest and its signature first, verifies them
+(given a verifier), then downloads exactly the artifacts the signed manifest names, each a plain file name
+proven to land inside the staging folder. A key with ``../`` or ``//`` beside a version is never written,
+and an id that is not a version id is refused before any request.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any, Protocol
 
 from environments import Environment, names, project_root
 from environments.errors import CommandFailed, ConfigError
-from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, VERSION_ID_PATTERN
+from training.manifest import MANIFEST_FILE, SIGNATURE_FILE, VERSION_ID_PATTERN, Manifest
+from training.signing import Verifier
+from training.verification import IntegrityCheckFailed, verify_signed_manifest
 
 
 class ArtifactStore(Protocol):
@@ -36,8 +43,9 @@ class ArtifactStore(Protocol):
         """One file of a version (e.g. its manifest, for listing without downloading models)."""
         ...
 
-    def fetch(self, version_id: str, dest_root: Path) -> Path:
-        """Copy a version into ``dest_root/<version_id>`` (atomically) and return that folder."""
+    def fetch(self, version_id: str, dest_root: Path, *, verifier: Verifier | None = None) -> Path:
+        """Copy a version into ``dest_root/<version_id>`` (atomically) and return that folder; with a
+        ``verifier``, only once the version's manifest signature verifies."""
         ...
 
     def uri(self, version_id: str) -> str: ...
@@ -94,10 +102,14 @@ class LocalFolderArtifactStore:
     def read(self, version_id: str, name: str) -> bytes:
         return (self.root / version_id / name).read_bytes()
 
-    def fetch(self, version_id: str, dest_root: Path) -> Path:
+    def fetch(self, version_id: str, dest_root: Path, *, verifier: Verifier | None = None) -> Path:
+        _require_version_id(version_id)
         source = self.root / version_id
         if not (source / SIGNATURE_FILE).is_file():
             raise ConfigError(f"no complete model version {version_id!r} in {self.root}")
+        if verifier is not None:
+            verify_signed_manifest((source / MANIFEST_FILE).read_bytes(), (source / SIGNATURE_FILE).read_bytes(),
+                                   verifier, source)
         return Path(LocalFolderArtifactStore(dest_root).publish(source))
 
     def uri(self, version_id: str) -> str:
@@ -169,23 +181,26 @@ class S3ArtifactStore:
         except (BotoCoreError, ClientError) as exc:
             raise CommandFailed(f"reading s3://{self.bucket}/{key} failed ({exc})") from None
 
-    def fetch(self, version_id: str, dest_root: Path) -> Path:
+    def fetch(self, version_id: str, dest_root: Path, *, verifier: Verifier | None = None) -> Path:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        _require_version_id(version_id)
         final = dest_root / version_id
         if (final / SIGNATURE_FILE).exists():
-            return final
+            return final  # a cached copy: load_verified checks it in full before use
         base = self._key(version_id, "")
-        keys = self._keys_under(base)
-        if base + SIGNATURE_FILE not in keys:
+        if base + SIGNATURE_FILE not in self._keys_under(base):
             raise ConfigError(f"no complete model version {version_id!r} in {self.uri(version_id)}")
+        manifest_bytes, signature_bytes = self.read(version_id, MANIFEST_FILE), self.read(version_id, SIGNATURE_FILE)
+        names = _listed_artifacts(manifest_bytes, signature_bytes, verifier, self.uri(version_id))
         dest_root.mkdir(parents=True, exist_ok=True)
         staging = dest_root / f".staging-{version_id}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
         try:
-            for key in keys:
-                target = staging / key[len(base):]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._client.download_file(self.bucket, key, str(target))
+            (staging / MANIFEST_FILE).write_bytes(manifest_bytes)
+            (staging / SIGNATURE_FILE).write_bytes(signature_bytes)
+            for name in names:
+                self._client.download_file(self.bucket, self._key(version_id, name), str(_inside(staging, name)))
         except (BotoCoreError, ClientError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise CommandFailed(f"download of {self.uri(version_id)} failed ({exc})") from None
@@ -194,6 +209,30 @@ class S3ArtifactStore:
 
     def uri(self, version_id: str) -> str:
         return f"s3://{self.bucket}/{self._key(version_id, '')}"
+
+
+def _require_version_id(version_id: str) -> None:
+    if not VERSION_ID_PATTERN.match(version_id):
+        raise ConfigError(f"{version_id!r} is not a model version id (v<date>-<time>-<microseconds>-<8 hex>)")
+
+
+def _listed_artifacts(manifest_bytes: bytes, signature_bytes: bytes, verifier: Verifier | None, where: str) -> list[str]:
+    """The artifact names of a version's manifest, verified first when a verifier is given."""
+    if verifier is not None:
+        manifest, _ = verify_signed_manifest(manifest_bytes, signature_bytes, verifier, Path(where))
+        return sorted(manifest.artifacts)
+    try:
+        return sorted(Manifest.from_bytes(manifest_bytes).artifacts)
+    except ValueError as exc:
+        raise IntegrityCheckFailed("manifest-format", Path(where), f"{MANIFEST_FILE}: {exc}") from None
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder/name``, proven to be a direct child of ``folder`` (a manifest's names are plain already)."""
+    target = folder / name
+    if target.resolve().parent != folder.resolve():
+        raise IntegrityCheckFailed("artifact-name", folder, f"{name!r} would be written outside the version folder")
+    return target
 
 
 def models_root(env: Environment) -> Path:

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from environments import project_root
 from environments.errors import ConfigError
@@ -34,6 +34,9 @@ INT8_MODEL_FILE = "model.int8.onnx"
 PREPROCESSING_FILE = "preprocessing.json"
 #: Names the registry writes itself; an export folder must not bring its own.
 RESERVED_FILES: frozenset[str] = frozenset({MANIFEST_FILE, SIGNATURE_FILE})
+#: An artifact is a plain file name in its version folder: no folder, no '..', no hidden or absolute name.
+#: Whoever fetches a version writes exactly these names, so no object key can steer a write elsewhere.
+ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MANIFEST_SCHEMA_VERSION = 1
 
 #: ``v<UTC date>-<time>-<microseconds>-<8 hex of the content digest>``: sorts by creation time as
@@ -82,6 +85,17 @@ class Manifest(_Frozen):
     git: GitSource
     metrics: dict[str, Any]
     library_versions: dict[str, str]
+
+    @field_validator("artifacts")
+    @classmethod
+    def _plain_file_names(cls, value: dict[str, ArtifactDigest]) -> dict[str, ArtifactDigest]:
+        bad = sorted(name for name in value if not ARTIFACT_NAME.match(name) or name in RESERVED_FILES)
+        if bad:
+            raise ValueError(
+                f"artifact names must be plain file names (letters, digits, '.', '_', '-'; no folders, no "
+                f"{sorted(RESERVED_FILES)}); not: {bad}"
+            )
+        return value
 
     def to_bytes(self) -> bytes:
         """The canonical bytes that are written to ``manifest.json`` and signed."""

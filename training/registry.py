@@ -29,6 +29,7 @@ from environments.errors import ConfigError
 from training.artifact_store import artifact_store_for, models_root
 from training.bento_model_store import register_in_bentoml
 from training.manifest import (
+    ARTIFACT_NAME,
     FP32_MODEL_FILE,
     MANIFEST_FILE,
     PREPROCESSING_FILE,
@@ -141,6 +142,9 @@ def _check_inputs(export_dir: Path, feature_service: str, features: Sequence[str
     links = sorted(p.relative_to(export_dir).as_posix() for p in export_dir.rglob("*") if p.is_symlink())
     if links:
         problems.append(f"'export_dir' must hold plain files, not symbolic links: {links}")
+    nested = sorted(name for name in present - RESERVED_FILES if not ARTIFACT_NAME.match(name))
+    if nested:
+        problems.append(f"'export_dir' must hold plain files named with letters, digits, '.', '_', '-', no folders: {nested}")
     problems.extend(_onnx_problems(export_dir))
     if not feature_service.strip():
         problems.append("'feature_service' must name the Feast feature service the model reads (e.g. fraud_model_v1)")
@@ -223,11 +227,12 @@ def pick_version_id(version_ids: Sequence[str], ref: str, *, where: str) -> str:
 def resolve_version(env: Environment, ref: str) -> ModelVersion:
     """Pick a version (``latest``, ``previous`` or an id) and make sure it is in ``<data>/models``.
 
-    The local copy is not verified here: pass ``version.path`` to ``load_verified``.
+    The manifest's signature is verified before any artifact is fetched; the artifacts themselves are not:
+    pass ``version.path`` to ``load_verified``.
     """
     store = artifact_store_for(env)
     version_id = pick_version_id(store.version_ids(), ref, where=f"the artifact store {store.uri('')}")
-    path = store.fetch(version_id, models_root(env))
+    path = store.fetch(version_id, models_root(env), verifier=verifier_for(env))
     manifest, problem = None, None
     try:
         manifest = Manifest.from_bytes((path / MANIFEST_FILE).read_bytes())

@@ -16,6 +16,8 @@
 | ``unlisted-file``     | the folder holds a file the manifest does not list                    |
 
 The signature is checked before the manifest is parsed, so nothing unsigned is ever interpreted.
+Fetching a version from S3 runs the signature checks (``verify_signed_manifest``) before any artifact is
+downloaded, and refuses a name that would be written outside the version folder (``artifact-name``).
 The ``version-id`` check stops a rollback by renaming: an old, validly signed version copied into
 a folder with a newer id would otherwise be served as "latest".
 """
@@ -99,6 +101,32 @@ def default_verifier(version_dir: Path) -> Verifier:
     return PublicKeyVerifier.from_key_dir(version_dir.resolve().parent.parent / "keys")
 
 
+def verify_signed_manifest(
+    manifest_bytes: bytes, signature_bytes: bytes, verifier: Verifier, where: Path
+) -> tuple[Manifest, ManifestSignature]:
+    """The manifest, once its signature verifies under ``verifier`` and it fits the schema (checks 3-5).
+
+    Also what a fetch runs before it downloads any artifact: only the files a signed manifest names are
+    fetched, so an object planted beside a version is never written anywhere.
+    """
+    try:
+        signature = ManifestSignature.from_bytes(signature_bytes)
+    except ValueError as exc:
+        raise IntegrityCheckFailed("signature-format", where, f"{SIGNATURE_FILE} {exc}") from None
+    try:
+        verifier.verify(manifest_bytes, signature)
+    except SignatureInvalid as exc:
+        raise IntegrityCheckFailed(
+            "signature", where, f"{exc} (verifier: {verifier.describe()})",
+            "the manifest was edited or signed by another key: " + _RESTORE,
+        ) from None
+    try:
+        manifest = Manifest.from_bytes(manifest_bytes)
+    except ValueError as exc:
+        raise IntegrityCheckFailed("manifest-format", where, f"{MANIFEST_FILE}: {exc}") from None
+    return manifest, signature
+
+
 def load_verified(version_dir: Path, verifier: Verifier | None = None) -> VerifiedModel:
     """Check a version folder (see the module docstring) and return it with its manifest.
 
@@ -111,23 +139,9 @@ def load_verified(version_dir: Path, verifier: Verifier | None = None) -> Verifi
         raise IntegrityCheckFailed("manifest-present", version_dir, f"{MANIFEST_FILE} is missing")
     if not signature_path.is_file():
         raise IntegrityCheckFailed("signature-present", version_dir, f"{SIGNATURE_FILE} is missing")
-    manifest_bytes = manifest_path.read_bytes()
-    try:
-        signature = ManifestSignature.from_bytes(signature_path.read_bytes())
-    except ValueError as exc:
-        raise IntegrityCheckFailed("signature-format", version_dir, f"{SIGNATURE_FILE} {exc}") from None
-    verifier = verifier or default_verifier(version_dir)
-    try:
-        verifier.verify(manifest_bytes, signature)
-    except SignatureInvalid as exc:
-        raise IntegrityCheckFailed(
-            "signature", version_dir, f"{exc} (verifier: {verifier.describe()})",
-            "the manifest was edited or signed by another key: " + _RESTORE,
-        ) from None
-    try:
-        manifest = Manifest.from_bytes(manifest_bytes)
-    except ValueError as exc:
-        raise IntegrityCheckFailed("manifest-format", version_dir, f"{MANIFEST_FILE}: {exc}") from None
+    manifest, signature = verify_signed_manifest(
+        manifest_path.read_bytes(), signature_path.read_bytes(), verifier or default_verifier(version_dir), version_dir
+    )
     if manifest.version_id != version_dir.name:
         raise IntegrityCheckFailed(
             "version-id", version_dir,

@@ -120,6 +120,24 @@ def test_an_export_without_preprocessing_is_refused_naming_the_missing_file(loca
         _register(local_env, export)
 
 
+def test_an_export_with_a_nested_file_is_refused_naming_it(local_env: Environment, tmp_path: Path) -> None:
+    export = write_tiny_export(tmp_path / "export")
+    (export / "extra").mkdir()
+    (export / "extra" / "notes.txt").write_text("nested")
+    with pytest.raises(ConfigError, match=r"no folders: \['extra/notes.txt'\]"):
+        _register(local_env, export)
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/etc/passwd", "sub/model.onnx", ".hidden", "", MANIFEST_FILE])
+def test_a_manifest_naming_an_artifact_that_is_not_a_plain_file_name_does_not_parse(
+    two_versions: tuple[ModelVersion, ModelVersion], name: str
+) -> None:
+    manifest = json.loads((two_versions[0].path / MANIFEST_FILE).read_text())
+    manifest["artifacts"][name] = next(iter(manifest["artifacts"].values()))
+    with pytest.raises(ValueError, match="artifact names must be plain file names"):
+        Manifest.from_bytes(json.dumps(manifest).encode())
+
+
 def test_a_file_named_onnx_that_is_not_onnx_is_refused(local_env: Environment, tmp_path: Path) -> None:
     export = write_tiny_export(tmp_path / "export")
     (export / "model.int8.onnx").write_bytes(b"not a model")

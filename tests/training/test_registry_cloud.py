@@ -7,6 +7,7 @@ tests prove our calls and checks, not an IAM or key policy.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import boto3
@@ -25,7 +26,7 @@ from registry_fixtures import (  # noqa: F401  (aws and moto_url are fixtures)
 )
 
 from environments import Environment
-from environments.errors import CommandFailed
+from environments.errors import CommandFailed, ConfigError
 from training.manifest import MANIFEST_FILE, SIGNATURE_FILE
 from training.registry import ModelVersion, list_versions, load_verified, load_version, register_version, resolve_version
 from training.signing import KmsVerifier, ManifestSignature, verifier_for
@@ -147,3 +148,50 @@ def test_default_names_are_the_stacks_signing_alias_models_key_and_account_bucke
         Bucket=f"sahab-staging-models-{account}", Key=f"models/{version.version_id}/{SIGNATURE_FILE}"
     )
     assert head["ServerSideEncryption"] == "aws:kms"
+
+
+def _plant(bucket: str, key: str, body: bytes = b"planted") -> None:
+    boto3.client("s3", region_name="me-central-1").put_object(Bucket=bucket, Key=key, Body=body)
+
+
+@pytest.mark.parametrize("suffix", ["../../escaped.txt", "{absolute}", "nested/../../../escaped.txt", "unlisted.bin"])
+def test_an_object_planted_beside_a_version_is_never_written_by_a_fetch(
+    export_dir: Path, tmp_path: Path, cloud: dict[str, str], suffix: str
+) -> None:
+    """Anyone who can write to the models bucket must not be able to write files on the serving host.
+
+    ``{absolute}`` is a key with a double slash (``models/<id>//<absolute path>``): pathlib would replace the base.
+    """
+    version = _register(_env(tmp_path, cloud), export_dir)
+    body = f"planted-{uuid.uuid4().hex}".encode()
+    suffix = suffix.format(absolute=str(tmp_path / "absolute" / "planted.txt"))
+    _plant(cloud["artifact_bucket"], f"models/{version.version_id}/{suffix}", body)
+    reader = _env(tmp_path, cloud, data="server")
+    fetched = resolve_version(reader, version.version_id)
+    planted = [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == body]
+    assert planted == []  # not inside the version folder, not beside it, not at an absolute path
+    assert sorted(p.name for p in fetched.path.iterdir()) == sorted([*version.manifest.artifacts, MANIFEST_FILE, SIGNATURE_FILE])
+    assert load_version(reader, version.version_id).manifest.version_id == version.version_id
+
+
+def test_a_tampered_manifest_is_refused_before_any_artifact_is_downloaded(
+    export_dir: Path, tmp_path: Path, cloud: dict[str, str]
+) -> None:
+    version = _register(_env(tmp_path, cloud), export_dir)
+    key = f"models/{version.version_id}/{MANIFEST_FILE}"
+    s3 = boto3.client("s3", region_name="me-central-1")
+    tampered = s3.get_object(Bucket=cloud["artifact_bucket"], Key=key)["Body"].read().replace(b'"dev"', b'"prod"')
+    s3.put_object(Bucket=cloud["artifact_bucket"], Key=key, Body=tampered)
+    reader = _env(tmp_path, cloud, data="server")
+    with pytest.raises(IntegrityCheckFailed) as refused:
+        resolve_version(reader, version.version_id)
+    assert refused.value.check == "signature"
+    assert not list((tmp_path / "server").rglob("*.onnx"))  # nothing of the version reached the host
+
+
+def test_a_ref_that_is_not_a_version_id_is_refused_before_any_request(tmp_path: Path, cloud: dict[str, str]) -> None:
+    from training.artifact_store import artifact_store_for
+
+    store = artifact_store_for(_env(tmp_path, cloud))
+    with pytest.raises(ConfigError, match=r"'\.\./\.\./etc' is not a model version id"):
+        store.fetch("../../etc", tmp_path / "models")
