@@ -19,6 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+# The CIDR rule is the policy gate's own (policies/ imports nothing of ours, so the rule lives there, pure
+# Python, and the schema and constructs reuse it): the schema, EksCluster and CKV_SAHAB_29/33 parse alike.
+from policies.checks.sahab_policy import allow_list_problems
+
 #: Instance families that carry an NVIDIA GPU; a ``gpu`` pool must use one of them.
 GPU_INSTANCE_FAMILIES: tuple[str, ...] = ("p3", "p4d", "p4de", "p5", "p5e", "p5en", "g4dn", "g5", "g6", "g6e", "gr6")
 
@@ -26,9 +30,6 @@ GPU_INSTANCE_FAMILIES: tuple[str, ...] = ("p3", "p4d", "p4de", "p5", "p5e", "p5e
 NODE_POOL_KINDS: tuple[str, ...] = ("cpu", "gpu")
 
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+\d+g[a-z]*$")
-
-#: CIDRs that admit the whole internet to a public endpoint.
-WORLD_CIDRS: tuple[str, ...] = ("0.0.0.0/0", "::/0")
 
 
 def architecture_of(instance_type: str) -> str:
@@ -72,14 +73,12 @@ def node_pool_problems(
 
 
 def public_endpoint_problems(*, enabled: bool, enabled_field: str, cidrs: Sequence[str]) -> list[str]:
-    """A public API endpoint needs an allow-list of CIDRs, and never one that admits the whole internet."""
+    """A public API endpoint needs an allow-list of CIDRs, parsed (never matched as strings): each entry an
+    internet range no wider than a /16, and the whole list capped, so split ranges cannot add up to the internet."""
     problems: list[str] = []
     if enabled and not cidrs:
         problems.append(f"'public_access_cidrs' must list CIDRs when '{enabled_field}' is true")
-    world = [c for c in cidrs if c in WORLD_CIDRS]
-    if world:
-        problems.append(f"'public_access_cidrs' must not contain {' or '.join(WORLD_CIDRS)} (value: {list(cidrs)})")
-    return problems
+    return problems + allow_list_problems(list(cidrs), "public_access_cidrs", public=True)
 
 
 def failover_problems(*, multi_az: bool, replicas: int) -> list[str]:

@@ -1,18 +1,14 @@
-import ipaddress
-
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from sahab_base import SahabResourceCheck
-from sahab_policy import as_list, attr, blocks
-
-OPEN_TO_ALL = ("0.0.0.0/0", "::/0")
+from sahab_policy import allow_list_problems, as_list, attr, blocks
 
 
 class EksEndpointPrivate(SahabResourceCheck):
     """The Kubernetes API is reachable privately; public access only from an explicit CIDR list.
 
     The provider's defaults are public access from 0.0.0.0/0 and no private access: both fail
-    unless overridden.
+    unless overridden. CIDRs are parsed, not matched: ``0.0.0.0/1`` + ``128.0.0.0/1`` is the whole internet too.
     """
 
     def __init__(self) -> None:
@@ -33,18 +29,9 @@ class EksEndpointPrivate(SahabResourceCheck):
             cidrs = [str(c) for c in as_list(attr(vpc, "public_access_cidrs"))]
             if not cidrs:
                 problems.append("public endpoint without 'public_access_cidrs' is open to 0.0.0.0/0: list CIDRs or disable it")
-            for cidr in cidrs:
-                if cidr in OPEN_TO_ALL or _prefix_length(cidr) == 0:
-                    problems.append(f"'public_access_cidrs' contains {cidr!r}, which is the whole internet")
+            problems += allow_list_problems(cidrs, "vpc_config.public_access_cidrs", public=True)
         return self.verdict(problems, ["vpc_config/[0]/endpoint_private_access", "vpc_config/[0]/endpoint_public_access",
                                        "vpc_config/[0]/public_access_cidrs"])
-
-
-def _prefix_length(cidr: str) -> int | None:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen
-    except ValueError:
-        return None
 
 
 check = EksEndpointPrivate()

@@ -1,15 +1,14 @@
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from sahab_base import SahabResourceCheck
-from sahab_policy import as_list, attr, blocks
-
-OPEN_TO_ALL = ("0.0.0.0/0", "::/0")
+from sahab_policy import as_list, attr, blocks, is_wider_than_allowed
 #: The one sanctioned exception: HTTPS on a public load balancer, declared by this tag.
 EXPOSURE_TAG = ("exposure", "public-load-balancer")
 
 
 def _open_cidrs(rule: dict, *keys: str) -> list[str]:
-    return [c for key in keys for c in as_list(attr(rule, key)) if c in OPEN_TO_ALL]
+    """CIDRs wider than an allow-list may be (parsed: ``0.0.0.0/1`` is as open as ``0.0.0.0/0``)."""
+    return [c for key in keys for c in as_list(attr(rule, key)) if is_wider_than_allowed(c)]
 
 
 def _is_https_only(rule: dict, protocol_key: str) -> bool:
@@ -18,8 +17,8 @@ def _is_https_only(rule: dict, protocol_key: str) -> bool:
 
 
 class SecurityGroupIngressRestricted(SahabResourceCheck):
-    """No ingress from 0.0.0.0/0 or ::/0, except TCP 443 on a security group (or ingress rule)
-    tagged ``exposure = public-load-balancer``.
+    """No ingress from 0.0.0.0/0, ::/0 or any range wider than a /16 (/48), except TCP 443 on a security group
+    (or ingress rule) tagged ``exposure = public-load-balancer``.
 
     The exception is an explicit, reviewable opt-in; ``aws_security_group_rule`` cannot carry tags,
     so open rules there always fail (use ``aws_vpc_security_group_ingress_rule``).

@@ -12,6 +12,7 @@ and each nested block as a list of dicts; ``attr`` and ``blocks`` undo that.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -392,3 +393,48 @@ def gpu_placement_problems(pod: dict[str, Any]) -> list[str]:
     if tolerates and not asking:
         return [f"the pod tolerates the {GPU_RESOURCE} taint but asks for no GPU: it would hold a GPU node idle"]
     return []
+
+
+# ---- CIDRs: parsed, never matched as strings ------------------------------------------------------
+
+#: The widest single range an allow-list entry may be: more addresses than this is "the internet" in disguise
+#: (``0.0.0.0/1`` + ``128.0.0.0/1`` is every IPv4 address without ever writing ``0.0.0.0/0``).
+MIN_PREFIX_LENGTH: dict[int, int] = {4: 16, 6: 48}
+#: The most addresses a whole allow-list may admit (four /16s; four /48s).
+MAX_ALLOWED_ADDRESSES: dict[int, int] = {4: 4 * 2**16, 6: 4 * 2**80}
+
+
+def is_wider_than_allowed(cidr: Any) -> bool:
+    """True for a CIDR that admits more than ``MIN_PREFIX_LENGTH`` allows (``0.0.0.0/0``, ``0.0.0.0/1``, ...)."""
+    try:
+        network = ipaddress.ip_network(str(cidr), strict=False)
+    except ValueError:
+        return False
+    return network.prefixlen < MIN_PREFIX_LENGTH[network.version]
+
+
+def allow_list_problems(cidrs: list[Any], field: str, *, public: bool) -> list[str]:
+    """What is wrong with a CIDR allow-list: unparsable entries, entries or a total wider than the caps, and,
+    for an allow-list of a public endpoint (``public``), entries that are not global (internet) ranges."""
+    problems: list[str] = []
+    totals = {4: 0, 6: 0}
+    for entry in cidrs:
+        try:
+            network = ipaddress.ip_network(str(entry), strict=True)
+        except ValueError as exc:
+            problems.append(f"'{field}' entry {entry!r} is not a CIDR ({exc})")
+            continue
+        totals[network.version] += network.num_addresses
+        if network.prefixlen < MIN_PREFIX_LENGTH[network.version]:
+            problems.append(
+                f"'{field}' entry {entry!r} admits {network.num_addresses:,} addresses: each entry must be "
+                f"/{MIN_PREFIX_LENGTH[network.version]} or narrower (split ranges add up to the whole internet)"
+            )
+        elif public and not network.is_global:
+            problems.append(f"'{field}' entry {entry!r} is not an internet range: a public endpoint is reached from the internet")
+    for version, total in totals.items():
+        if total > MAX_ALLOWED_ADDRESSES[version]:
+            problems.append(
+                f"'{field}' admits {total:,} IPv{version} addresses in all, more than the {MAX_ALLOWED_ADDRESSES[version]:,} allowed"
+            )
+    return problems

@@ -207,3 +207,17 @@ def test_the_schema_and_sahab_serve_weights_refuse_bad_weights_in_the_same_words
         validate_weights({"a": 0.7, "s": 0.2}, ["a", "s"], shadow="s")
     for problem in weight_problems({"a": 0.7, "s": 0.2}, shadow="s"):
         assert problem in schema_message and problem in str(info.value)
+
+
+def test_a_public_endpoint_opened_to_the_internet_by_split_ranges_is_refused_naming_the_rule():
+    data = smb()
+    data["eks"] = {"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}
+    message = refused(data)
+    assert "'eks': 'public_access_cidrs' entry '0.0.0.0/1' admits 2,147,483,648 addresses: each entry must be /16" in message
+    assert "'public_access_cidrs' admits 4,294,967,296 IPv4 addresses in all" in message
+
+
+def test_a_public_endpoint_may_admit_a_few_internet_ranges():
+    data = smb()
+    data["eks"] = {"endpoint_public_access": True, "public_access_cidrs": ["94.200.0.0/24", "5.195.0.0/16"]}
+    assert parse_environment(data).eks.public_access_cidrs == ["94.200.0.0/24", "5.195.0.0/16"]

@@ -19,8 +19,8 @@ def test_the_api_endpoint_is_private_by_default(sut):
 
 
 def test_a_public_endpoint_is_limited_to_the_given_cidrs(sut):
-    build(sut, allow_public_endpoint=True, public_access_cidrs=["203.0.113.0/24"])
-    assert sut.only("aws_eks_cluster")["vpc_config"]["public_access_cidrs"] == ["203.0.113.0/24"]
+    build(sut, allow_public_endpoint=True, public_access_cidrs=["94.200.0.0/24"])
+    assert sut.only("aws_eks_cluster")["vpc_config"]["public_access_cidrs"] == ["94.200.0.0/24"]
 
 
 def test_a_public_endpoint_without_cidrs_is_refused(sut):
@@ -28,9 +28,15 @@ def test_a_public_endpoint_without_cidrs_is_refused(sut):
         build(sut, allow_public_endpoint=True)
 
 
-def test_a_public_endpoint_open_to_the_internet_is_refused(sut):
-    with pytest.raises(ConfigError, match="must not contain 0.0.0.0/0"):
-        build(sut, allow_public_endpoint=True, public_access_cidrs=["0.0.0.0/0"])
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["::/0"]])
+def test_a_public_endpoint_open_to_the_internet_is_refused_however_the_ranges_are_split(sut, cidrs):
+    with pytest.raises(ConfigError, match=r"'public_access_cidrs' entry '.*' admits .* addresses: each entry must be /(16|48) or narrower"):
+        build(sut, allow_public_endpoint=True, public_access_cidrs=cidrs)
+
+
+def test_a_public_endpoint_allow_list_of_private_ranges_is_refused(sut):
+    with pytest.raises(ConfigError, match=r"'public_access_cidrs' entry '10.0.0.0/24' is not an internet range"):
+        build(sut, allow_public_endpoint=True, public_access_cidrs=["10.0.0.0/24"])
 
 
 def test_secrets_are_envelope_encrypted_with_the_eks_secrets_key(sut):

@@ -122,3 +122,18 @@ def test_a_pod_spec_is_found_in_every_kind_that_carries_one() -> None:
     assert rules.pod_spec_of({"kind": "Pod", "spec": pod}) is pod
     assert rules.pod_spec_of({"kind": "Service", "spec": {}}) is None
     assert rules.pod_spec_of({"kind": "Deployment", "spec": {"template": None}}) is None
+
+
+@pytest.mark.parametrize(("cidr", "wide"), [("0.0.0.0/0", True), ("0.0.0.0/1", True), ("10.0.0.0/8", True),
+                                            ("10.0.0.0/16", False), ("::/0", True), ("2001:db8::/48", False), ("nonsense", False)])
+def test_a_cidr_is_wide_open_by_its_size_not_its_spelling(cidr, wide) -> None:
+    assert rules.is_wider_than_allowed(cidr) is wide
+
+
+def test_split_ranges_and_a_long_list_are_caught_by_the_per_entry_and_total_caps() -> None:
+    split = rules.allow_list_problems(["0.0.0.0/1", "128.0.0.0/1"], "cidrs", public=True)
+    assert len(split) == 3 and "in all" in split[-1]
+    many = rules.allow_list_problems([f"5.{i}.0.0/16" for i in range(5)], "cidrs", public=True)
+    assert many == ["'cidrs' admits 327,680 IPv4 addresses in all, more than the 262,144 allowed"]
+    assert rules.allow_list_problems(["94.200.0.0/24"], "cidrs", public=True) == []
+    assert "is not a CIDR" in rules.allow_list_problems(["94.200.0.1/24"], "cidrs", public=True)[0]  # host bits set
