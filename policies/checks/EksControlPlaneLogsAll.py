@@ -1,7 +1,7 @@
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from sahab_base import SahabResourceCheck
-from sahab_policy import as_list, attr
+from sahab_policy import attr, string_items
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
@@ -19,7 +19,7 @@ class EksControlPlaneLogsAll(SahabResourceCheck):
         )
 
     def scan_resource_conf(self, conf: dict[str, list]) -> CheckResult:
-        enabled = set(as_list(attr(conf, "enabled_cluster_log_types")))
+        enabled = set(string_items(attr(conf, "enabled_cluster_log_types")))
         missing = [t for t in LOG_TYPES if t not in enabled]
         problem = f"'enabled_cluster_log_types' lacks {missing}" if missing else None
         return self.verdict([problem], ["enabled_cluster_log_types"])

@@ -25,7 +25,7 @@ class EksEndpointPrivate(SahabResourceCheck):
         problems = []
         if attr(vpc, "endpoint_private_access") not in (True, "true"):
             problems.append("'vpc_config.endpoint_private_access' must be true")
-        if attr(vpc, "endpoint_public_access", True) in (True, "true"):
+        if attr(vpc, "endpoint_public_access", True) not in (False, "false"):  # unresolved counts as public
             cidrs = [str(c) for c in as_list(attr(vpc, "public_access_cidrs"))]
             if not cidrs:
                 problems.append("public endpoint without 'public_access_cidrs' is open to 0.0.0.0/0: list CIDRs or disable it")

@@ -1,13 +1,13 @@
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from sahab_base import SahabResourceCheck
-from sahab_policy import as_list, attr, names_everyone, policy_statements
+from sahab_policy import attr, names_everyone, policy_statements, string_items
 
 
 def _grants_all_to_everyone(statement: dict) -> bool:
     if statement.get("Effect") != "Allow" or not names_everyone(statement.get("Principal")):
         return False
-    return bool({"kms:*", "*"} & set(as_list(statement.get("Action"))))
+    return bool({"kms:*", "*"} & set(string_items(statement.get("Action"))))
 
 
 class KmsKeyPolicyNoPublicWildcard(SahabResourceCheck):

@@ -1,14 +1,14 @@
 from checkov.common.models.enums import CheckCategories, CheckResult
 
 from sahab_base import SahabResourceCheck
-from sahab_policy import as_list, attr, names_everyone, policy_statements
+from sahab_policy import as_list, attr, names_everyone, policy_statements, string_items
 
 
 def _denies_plain_http(statement: dict) -> bool:
     """A ``Deny`` of every S3 action to everyone when ``aws:SecureTransport`` is false."""
     if statement.get("Effect") != "Deny" or not names_everyone(statement.get("Principal")):
         return False
-    if not {"s3:*", "*"} & set(as_list(statement.get("Action"))):
+    if not {"s3:*", "*"} & set(string_items(statement.get("Action"))):
         return False
     secure = (statement.get("Condition") or {}).get("Bool", {}).get("aws:SecureTransport")
     return any(str(value).lower() == "false" for value in as_list(secure))

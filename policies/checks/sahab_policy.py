@@ -209,6 +209,19 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def string_items(value: Any) -> list[str]:
+    """The strings in a value that should be a list of strings, however other people's Terraform nests it.
+
+    A module's variable resolves to a list inside a list (``[var.types]``), a ``jsonencode`` may carry a
+    map where a string belongs: both must yield a verdict, never ``unhashable type: 'list'``.
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for element in value for item in string_items(element)]
+    return []
+
+
 def iter_strings(conf: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Every string value in a configuration, with its attribute path, skipping metadata."""
     if isinstance(conf, str):
