@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modules.cdk import Construct, cloudtrail, iam_role, iam_role_policy, kms_key
+from modules.cdk import Construct, cloudtrail, iam_role, kms_key
 from modules.context import PARTITION, account_id
 from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
-from modules.iam import Statement, assume_role_policy, policy_document
+from modules.grants import role_policy
+from modules.iam import Statement, assume_role_policy
 from modules.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 
@@ -72,18 +73,10 @@ class AuditTrail(Construct):
         role = iam_role.IamRole(
             self, "LogsRole", name=f"{props.trail_name}-logs", assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com")
         )
-        iam_role_policy.IamRolePolicy(
-            self, "LogsDelivery", role=role.id,
-            policy=policy_document(
-                [
-                    Statement(
-                        sid="DeliverTrailEvents",
-                        actions=("logs:CreateLogStream", "logs:PutLogEvents"),
-                        resources=(f"{self.log_group.arn}:*",),
-                    )
-                ]
-            ),
-        )
+        role_policy(self, "LogsDelivery", role, [
+            Statement(sid="DeliverTrailEvents", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                      resources=(f"{self.log_group.arn}:*",)),
+        ])
         self.trail = cloudtrail.Cloudtrail(
             self,
             "Trail",

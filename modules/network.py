@@ -27,7 +27,6 @@ from modules.cdk import (
     eip,
     flow_log,
     iam_role,
-    iam_role_policy,
     internet_gateway,
     kms_key,
     nat_gateway,
@@ -40,7 +39,8 @@ from modules.cdk import (
     vpc_endpoint,
     vpc_security_group_ingress_rule,
 )
-from modules.iam import Statement, assume_role_policy, policy_document
+from modules.grants import role_policy
+from modules.iam import Statement, assume_role_policy
 from modules.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 NAT_STRATEGIES = ("none", "single", "per_az")
@@ -176,18 +176,10 @@ class Network(Construct):
             self, "FlowLogRole", name=f"{self.props.name_prefix}-flow-logs",
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
         )
-        iam_role_policy.IamRolePolicy(
-            self, "FlowLogDelivery", role=role.id,
-            policy=policy_document(
-                [
-                    Statement(
-                        sid="DeliverFlowLogs",
-                        actions=("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
-                        resources=(group.arn, f"{group.arn}:*"),
-                    )
-                ]
-            ),
-        )
+        role_policy(self, "FlowLogDelivery", role, [
+            Statement(sid="DeliverFlowLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"),
+                      resources=(group.arn, f"{group.arn}:*")),
+        ])
         flow_log.FlowLog(
             self, "FlowLog", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
             log_destination=group.arn, iam_role_arn=role.arn, max_aggregation_interval=60,

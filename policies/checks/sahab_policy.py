@@ -12,6 +12,7 @@ and each nested block as a list of dicts; ``attr`` and ``blocks`` undo that.
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 import os
@@ -451,3 +452,47 @@ def allow_list_problems(cidrs: list[Any], field: str, *, public: bool) -> list[s
                 f"'{field}' admits {total:,} IPv{version} addresses in all, more than the {MAX_ALLOWED_ADDRESSES[version]:,} allowed"
             )
     return problems
+
+
+# ---- IAM: data-plane actions must name their resources ---------------------------------------------
+
+#: Actions that read, write or unlock data, or hand out a role: never allowed on ``Resource "*"``.
+DATA_PLANE_ACTIONS: tuple[str, ...] = (
+    "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:ReEncryptFrom", "kms:Sign", "secretsmanager:GetSecretValue", "iam:PassRole", "dynamodb:GetItem",
+    "dynamodb:PutItem", "kafka-cluster:ReadData", "kafka-cluster:WriteData", "ssm:GetParameter",
+)
+
+
+def _covers(pattern: str, action: str) -> bool:
+    """Whether an IAM action pattern (``s3:Get*``, ``*``) allows ``action`` (IAM matches case-insensitively)."""
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def unscoped_data_plane_problems(statements: list[dict[str, Any]], where: str) -> list[str]:
+    """Allow statements that grant a data-plane action on ``Resource "*"``, each named with its actions.
+
+    ``statements`` use the policy JSON's keys (``Effect``, ``Action``, ``Resource``); an
+    ``aws_iam_policy_document`` is passed through ``document_statements`` first.
+    """
+    problems = []
+    for index, statement in enumerate(statements):
+        if str(statement.get("Effect", "Allow")) != "Allow" or "*" not in string_items(statement.get("Resource")):
+            continue
+        granted = sorted({a for pattern in string_items(statement.get("Action")) for a in DATA_PLANE_ACTIONS if _covers(pattern, a)})
+        if granted:
+            sid = statement.get("Sid") or f"#{index}"
+            problems.append(
+                f"{where} statement {sid!r} allows {granted} on Resource \"*\": name the buckets, keys, secrets, roles "
+                "or topics it may use"
+            )
+    return problems
+
+
+def document_statements(conf: Any) -> list[dict[str, Any]]:
+    """An ``aws_iam_policy_document``'s ``statement`` blocks in the policy JSON's shape."""
+    return [
+        {"Sid": attr(block, "sid"), "Effect": attr(block, "effect", "Allow"),
+         "Action": string_items(attr(block, "actions")), "Resource": string_items(attr(block, "resources"))}
+        for block in blocks(conf, "statement")
+    ]

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from iam_documents import policies_by_role
 
 REGION = "me-central-1"
 
@@ -36,6 +37,10 @@ class StackUnderTest:
         prefix = "Keys_" + "".join(p.capitalize() for p in data_class.split("-")) + "_"
         (address,) = [a for a in self.resources("aws_kms_key") if a.startswith(prefix)]
         return f"${{aws_kms_key.{address}.arn}}"
+
+    def role_policies(self) -> dict[str, list[dict[str, Any]]]:
+        """Each role's inline policy statements (rendered as aws_iam_policy_document) in the policy JSON's shape."""
+        return policies_by_role(self.synth())
 
     def only(self, resource_type: str) -> dict[str, Any]:
         found = self.resources(resource_type)

@@ -70,9 +70,9 @@ def test_grant_read_gives_the_role_s3_read_and_kms_decrypt_on_the_bucket_key(sut
     bucket = build(sut)
     role = iam_role.IamRole(sut.stack, "Reader", name="reader", assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
     bucket.grant_read(role)
-    statements = json.loads(sut.only("aws_iam_role_policy")["policy"])["Statement"]
+    (statements,) = sut.role_policies().values()
     assert statements[0]["Action"] == ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"]
-    assert statements[1] == {"Sid": "BucketKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": sut.key_ref("data")}
+    assert statements[1] == {"Sid": "BucketKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [sut.key_ref("data")]}
 
 
 def test_a_non_positive_lock_retention_is_refused(sut):

@@ -68,19 +68,18 @@ def test_broker_count_must_be_a_multiple_of_the_subnets(sut):
 
 
 def test_grant_client_names_exactly_the_topics_and_group_of_the_role(sut):
-    import json
-
     from modules.cdk import iam_role
     from modules.iam import assume_role_policy
 
     kafka = build(sut)
     role = iam_role.IamRole(sut.stack, "Ingestor", name="ingestor", assume_role_policy=assume_role_policy("ec2.amazonaws.com"))
     kafka.grant_client(role, read_topics=("transactions",), write_topics=("transactions.dlq",), consumer_group="sahab-ingestor")
-    statements = {s["Sid"]: s for s in json.loads(sut.only("aws_iam_role_policy")["policy"])["Statement"]}
+    ((_, found),) = sut.role_policies().items()
+    statements = {s["Sid"]: s for s in found}
     assert set(statements) == {"Connect", "ReadTopics", "WriteTopics", "ConsumerGroup"}
     assert statements["ReadTopics"]["Action"] == ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
     account = "${data.aws_caller_identity.CallerIdentity.account_id}"
-    assert statements["ReadTopics"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions"
-    assert statements["WriteTopics"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions.dlq"
-    assert statements["ConsumerGroup"]["Resource"] == f"arn:aws:kafka:me-central-1:{account}:group/sahab-test-kafka/*/sahab-ingestor"
+    assert statements["ReadTopics"]["Resource"] == [f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions"]
+    assert statements["WriteTopics"]["Resource"] == [f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions.dlq"]
+    assert statements["ConsumerGroup"]["Resource"] == [f"arn:aws:kafka:me-central-1:{account}:group/sahab-test-kafka/*/sahab-ingestor"]
     assert "kafka-cluster:WriteData" not in statements["ReadTopics"]["Action"]

@@ -63,8 +63,6 @@ def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):
 
 
 def test_signing_is_granted_apart_from_verifying(sut):
-    import json
-
     from modules.cdk import iam_role
     from modules.iam import assume_role_policy
 
@@ -72,7 +70,6 @@ def test_signing_is_granted_apart_from_verifying(sut):
              for name in ("Training", "Scoring")}
     sut.keys.grant_sign(roles["Training"])
     sut.keys.grant_verify(roles["Scoring"])
-    policies = {p["role"]: json.loads(p["policy"])["Statement"] for p in sut.resources("aws_iam_role_policy").values()}
-    actions = {role.split(".")[1]: set(statements[0]["Action"]) for role, statements in policies.items()}
+    actions = {role.split(".")[1]: set(statements[0]["Action"]) for role, statements in sut.role_policies().items()}
     assert actions == {"Training": {"kms:Sign", "kms:DescribeKey"},
                        "Scoring": {"kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"}}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from iam_documents import policies_by_role
 
 from environments import load_environment, load_environments
 from modules.workloads.manifests import render_workloads
@@ -23,12 +24,7 @@ def stack(synthesized_all, env: str, layer: str = "workloads") -> dict[str, Any]
 def role_policies(document: dict[str, Any], account: str) -> list[dict[str, Any]]:
     """Every statement of the inline policies attached to the IRSA role of ``account``."""
     (role_address,) = [a for a, r in document["resource"]["aws_iam_role"].items() if r["name"].endswith(f"-wl-{account}")]
-    return [
-        statement
-        for policy in document["resource"]["aws_iam_role_policy"].values()
-        if policy["role"] == f"${{aws_iam_role.{role_address}.id}}"
-        for statement in json.loads(policy["policy"])["Statement"]
-    ]
+    return policies_by_role(document)[f"${{aws_iam_role.{role_address}.id}}"]
 
 
 def actions(statements: list[dict[str, Any]]) -> set[str]:
@@ -55,9 +51,10 @@ def test_the_kubernetes_provider_authenticates_with_eks_get_token_in_the_uae(syn
 def test_each_service_account_role_trusts_only_its_own_service_account(synthesized_all) -> None:
     document = stack(synthesized_all, "smb")
     subjects = set()
-    for trust in document["data"]["aws_iam_policy_document"].values():
-        (statement,) = trust["statement"]
-        subjects |= {v for c in statement["condition"] if c["variable"].endswith(":sub") for v in c["values"]}
+    for document_ in document["data"]["aws_iam_policy_document"].values():
+        for statement in document_["statement"]:
+            if statement.get("sid") == "IrsaAssumeRole":
+                subjects |= {v for c in statement["condition"] if c["variable"].endswith(":sub") for v in c["values"]}
     assert subjects == {f"system:serviceaccount:sahab:{a}" for a in ("scoring", "ingestor", "feast", "training", "drift")}
 
 
@@ -79,8 +76,9 @@ def test_the_scoring_role_writes_only_the_prediction_topic_and_reads_no_topic(sy
     kafka = [s for s in statements if any(a.startswith("kafka-cluster:") for a in s["Action"])]
     writes = [s for s in kafka if "kafka-cluster:WriteData" in s["Action"]]
     (write,) = writes
-    assert write["Resource"].startswith("arn:aws:kafka:me-central-1:${data.terraform_remote_state.")
-    assert write["Resource"].endswith("}:topic/sahab-smb-kafka/*/predictions")
+    (resource,) = write["Resource"]
+    assert resource.startswith("arn:aws:kafka:me-central-1:${data.terraform_remote_state.")
+    assert resource.endswith("}:topic/sahab-smb-kafka/*/predictions")
     assert not any("kafka-cluster:ReadData" in s["Action"] for s in kafka)
 
 
