@@ -16,6 +16,8 @@ STATE_BUCKET = "tfstate"
 STATE_LOCK_TABLE = "tflock"
 #: Data class of signed model versions: the purpose of their bucket and the concern of their CMK.
 MODELS = "models"
+#: Concern of the Feast online store (the ElastiCache replication group).
+ONLINE_STORE = "online"
 
 
 def name_prefix(env_name: str) -> str:
@@ -55,3 +57,8 @@ def workload_role_name(env_name: str, service_account: str) -> str:
 
 def iam_role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def auth_token_secret(store_name: str) -> str:
+    """``<store name>/auth-token``: the Secrets Manager secret that holds a Redis store's AUTH token."""
+    return f"{store_name}/auth-token"

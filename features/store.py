@@ -7,7 +7,9 @@
 
 Cloud settings come from the data stack's outputs (``data_bucket``, ``online_store_endpoint``); the
 Redis AUTH token is never written to disk: the YAML names ``${SAHAB_REDIS_AUTH_TOKEN}`` and Feast
-expands it from the process environment when it reads the file. The rendered folder is
+expands it from the process environment when it reads the file. Unless the process already has it, the
+token is read once from its Secrets Manager secret (``sahab-<env>-online/auth-token``, ``GetSecretValue``
+under the workload's IRSA role) into that variable. The rendered folder is
 ``<data path>/feature_repo`` in both cases (a cache of the rendering, safe to delete).
 
 Two optional cloud settings, never Terraform outputs, always from the environment:
@@ -32,7 +34,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from environments import Environment
+from environments import Environment, names
 from environments.errors import CommandFailed, ConfigError
 
 if TYPE_CHECKING:
@@ -247,9 +249,28 @@ def feature_store_for(env: Environment, cloud: CloudStoreSettings | None = None)
         from features.s3_filesystem import use_arrow_s3_for_fsspec
 
         use_arrow_s3_for_fsspec()
+        load_redis_auth_token(env)
         if settings.s3_endpoint_url:
             _point_feast_registry_at(settings.s3_endpoint_url)
     return FeatureStore(repo_path=str(render_feature_repo(env, settings)))
+
+
+def load_redis_auth_token(env: Environment) -> None:
+    """Put the Redis AUTH token where Feast expands it from, reading its secret unless the process has it."""
+    if os.environ.get(REDIS_AUTH_TOKEN_VARIABLE):
+        return
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    secret = names.auth_token_secret(env.resource_name(names.ONLINE_STORE))
+    try:
+        value = boto3.client("secretsmanager", region_name=env.region).get_secret_value(SecretId=secret)["SecretString"]
+    except (BotoCoreError, ClientError) as exc:
+        raise CommandFailed(
+            f"cannot read the Redis AUTH token from the secret {secret!r} in {env.region} ({exc}); run with the "
+            f"workload's role, which may read it, or set {REDIS_AUTH_TOKEN_VARIABLE}"
+        ) from None
+    os.environ[REDIS_AUTH_TOKEN_VARIABLE] = value
 
 
 def _point_feast_registry_at(endpoint_url: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from environments import names
 from environments.errors import ConfigError
 from environments.rules import failover_problems
 from modules.cdk import (
@@ -93,10 +94,13 @@ class FeatureOnlineStore(Construct):
             self, "AuthTokenValue", password_length=64, exclude_punctuation=True
         )
         self.auth_secret = secretsmanager_secret.SecretsmanagerSecret(
-            self, "AuthToken", name=f"{props.store_name}/auth-token", kms_key_id=props.key.arn,
+            self, "AuthToken", name=names.auth_token_secret(props.store_name), kms_key_id=props.key.arn,
             description="AUTH token of the Feast online store (Redis)", recovery_window_in_days=7,
         )
-        secretsmanager_secret_version.SecretsmanagerSecretVersion(
+        # The data source draws a new password at every plan; the secret keeps the first one for good
+        # (ignore_changes), and the replication group takes its value from the secret, never from the data
+        # source: a replaced group gets the token the secret holds, which is what every reader uses.
+        stored = secretsmanager_secret_version.SecretsmanagerSecretVersion(
             self, "AuthTokenVersion", secret_id=self.auth_secret.id, secret_string=token.random_password,
             lifecycle=TerraformResourceLifecycle(ignore_changes=["secret_string"]),
         )
@@ -124,7 +128,7 @@ class FeatureOnlineStore(Construct):
             kms_key_id=props.key.arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=token.random_password,
+            auth_token=stored.secret_string,
             auto_minor_version_upgrade="true",
             snapshot_retention_limit=props.snapshot_retention_days,
             log_delivery_configuration=[

@@ -71,7 +71,7 @@ class DataStack(LayerStack):
             self,
             "OnlineStore",
             props=FeatureOnlineStoreProps(
-                store_name=env.resource_name("online"),
+                store_name=env.resource_name(names.ONLINE_STORE),
                 vpc_id=net.vpc.id,
                 subnet_ids=net.private_subnet_ids,
                 client_security_group_ids=clients,

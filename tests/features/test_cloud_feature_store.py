@@ -51,6 +51,7 @@ from features.names import (
 )
 from features.store import CloudStoreSettings
 from environments import Environment, load_environment, parse_environment
+from environments.errors import CommandFailed
 from environments.process_records import stop_child
 
 if TYPE_CHECKING:
@@ -513,3 +514,37 @@ def test_a_conflicting_feast_endpoint_variable_is_refused(monkeypatch: pytest.Mo
     env = load_environment("smb").model_copy(update={"data_dir": str(tmp_path / "{name}")})
     with pytest.raises(ConfigError, match="FEAST_S3_ENDPOINT_URL"):
         feature_store_for(env, settings)
+
+
+def test_without_the_token_variable_the_store_reads_the_redis_token_from_its_secret(
+    cloud: CloudRepository, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a pod does: no token in its environment, GetSecretValue under its role, the secret the stack made."""
+    import boto3
+
+    from environments import names
+    from features.store import REDIS_AUTH_TOKEN_VARIABLE, feature_store_for
+
+    secret = names.auth_token_secret(cloud.env.resource_name(names.ONLINE_STORE))
+    boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION).create_secret(Name=secret, SecretString=REDIS_TOKEN)
+    monkeypatch.delenv(REDIS_AUTH_TOKEN_VARIABLE)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_url)
+    store = feature_store_for(cloud.env, cloud.settings)
+    customers = latest_rows(cloud.local_tables[CUSTOMER_TRANSACTIONS_FILE], "customer_id")
+    customer = customers.index[0]
+    rows = store.get_online_features(features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
+                                     entity_rows=[{"customer_id": customer, "merchant_id": "m0001"}]).to_dict()
+    assert rows["txn_count_24h"] == [int(customers.loc[customer, "txn_count_24h"])]  # Redis took the token from the secret
+    assert os.environ[REDIS_AUTH_TOKEN_VARIABLE] == REDIS_TOKEN
+
+
+def test_without_the_token_variable_or_a_readable_secret_the_store_says_which_secret_and_the_fix(
+    cloud: CloudRepository, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from features.store import REDIS_AUTH_TOKEN_VARIABLE, feature_store_for
+
+    env = cloud.env.model_copy(update={"name": "nosecret", "tags": {**cloud.env.tags, "environment": "nosecret"}})
+    monkeypatch.delenv(REDIS_AUTH_TOKEN_VARIABLE)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_url)
+    with pytest.raises(CommandFailed, match=r"cannot read the Redis AUTH token from the secret 'sahab-nosecret-online/auth-token'"):
+        feature_store_for(env, cloud.settings)

@@ -23,9 +23,7 @@ def test_the_auth_token_lives_in_a_secret_encrypted_with_the_data_key(sut):
     build(sut)
     secret = sut.only("aws_secretsmanager_secret")
     assert secret["kms_key_id"] == sut.key_ref("data")
-    token = sut.only("aws_elasticache_replication_group")["auth_token"]
-    assert token.startswith("${data.aws_secretsmanager_random_password.")
-    assert sut.only("aws_secretsmanager_secret_version")["secret_string"] == token
+    assert sut.only("aws_secretsmanager_secret_version")["secret_string"].startswith("${data.aws_secretsmanager_random_password.")
 
 
 def test_only_the_cluster_security_group_reaches_redis(sut):
@@ -49,3 +47,12 @@ def test_multi_az_without_a_replica_is_refused(sut):
 def test_slow_logs_go_to_a_log_group_encrypted_with_the_logs_key(sut):
     build(sut)
     assert sut.only("aws_cloudwatch_log_group")["kms_key_id"] == sut.key_ref("logs")
+
+
+def test_the_replication_group_takes_its_token_from_the_secret_not_from_a_fresh_draw(sut):
+    """The password data source draws anew at every plan: a replaced group must get the token the secret holds."""
+    build(sut)
+    group = sut.only("aws_elasticache_replication_group")
+    (version_address,) = sut.resources("aws_secretsmanager_secret_version")
+    assert group["auth_token"] == f"${{aws_secretsmanager_secret_version.{version_address}.secret_string}}"
+    assert sut.only("aws_secretsmanager_secret_version")["lifecycle"] == {"ignore_changes": ["secret_string"]}
