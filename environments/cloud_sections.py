@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import Enum
 from typing import Literal
 
@@ -13,6 +14,9 @@ from pydantic import Field, field_validator, model_validator
 
 from environments.rules import failover_problems, kafka_mode_problems, node_pool_problems, public_endpoint_problems
 from environments.settings_model import SettingsModel
+
+#: An IAM role name (not an ARN): what the key policies name, in the environment's own account.
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 class NatStrategy(str, Enum):
@@ -179,6 +183,25 @@ class BucketConfig(SettingsModel):
     object_lock_retention_days: int | None = Field(
         default=None, ge=1, description="Object lock (compliance mode) retention. Default: none (no lock)."
     )
+
+
+class SecurityConfig(SettingsModel):
+    """Who administers the environment's keys (and so who could ever unlock its data)."""
+
+    key_administrator_roles: list[str] = Field(
+        default_factory=lambda: ["sahab-deploy", "sahab-break-glass"], min_length=1,
+        description="IAM role names in 'account_id' that administer the CMKs: the role deployments run as, and a "
+        "break-glass role. Nobody else, not even the account root, may change a key or its policy. "
+        "Default: sahab-deploy, sahab-break-glass.",
+    )
+
+    @field_validator("key_administrator_roles")
+    @classmethod
+    def _role_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not ROLE_NAME.match(name)]
+        if bad:
+            raise ValueError(f"must be IAM role names (letters, digits, +=,.@_-; up to 64; no ARN, no path): not {bad}")
+        return value
 
 
 class StateBackendConfig(SettingsModel):

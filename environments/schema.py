@@ -22,6 +22,7 @@ from environments.cloud_sections import (
     NetworkConfig,
     NodePoolConfig,
     OnlineStoreConfig,
+    SecurityConfig,
     StateBackendConfig,
 )
 from environments.data_paths import DataPaths, project_root
@@ -82,6 +83,7 @@ class Environment(SettingsModel):
     online_store: OnlineStoreConfig = Field(default_factory=OnlineStoreConfig)
     buckets: dict[str, BucketConfig] = Field(default_factory=dict)
     state_backend: StateBackendConfig = Field(default_factory=StateBackendConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
     data_dir: str = Field(default=".sahab/{name}", description="Local working data. Default: .sahab/<name>.")
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)

@@ -2,8 +2,12 @@
 
 One key per data class (rather than one key for everything) limits the blast radius of a grant and
 lets auditors see which service may decrypt which data. Key policies never grant ``kms:*`` and never
-name ``*`` as a principal: administration goes to the account (and thus to IAM), and use is limited
-to the AWS services of that class through ``kms:ViaService``.
+allow ``*``: administration goes to named roles only (``administrator_roles``, matched on
+``aws:PrincipalArn``; ``kms:CreateAlias``, never ``kms:Create*``), use is limited to the AWS services of
+the class through ``kms:ViaService``, a grant can be created only for an AWS resource
+(``kms:GrantIsForAWSResource``), and the signing key signs for ``signer_roles`` and verifies for
+``verifier_roles`` alone. Roles are matched by ARN in conditions, so a key policy may name a role that a
+later layer creates (KMS refuses principals that do not exist yet).
 
 | data class    | used by                                  | who may use it                              |
 |---------------|------------------------------------------|---------------------------------------------|
@@ -13,7 +17,7 @@ to the AWS services of that class through ``kms:ViaService``.
 | eks-secrets   | EKS envelope encryption of Secrets        | account via eks                             |
 | kafka         | MSK at rest                               | account via kafka                           |
 | ebs           | node volumes (launch templates)           | account via ec2, the Auto Scaling role      |
-| signing       | model manifest signatures (asymmetric)    | account (kms:Sign/Verify through IAM)       |
+| signing       | model manifest signatures (asymmetric)    | signer_roles sign; verifier_roles verify    |
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ DATA_CLASS_SERVICES: dict[str, tuple[str, ...]] = {
 }
 
 ADMIN_ACTIONS = (
-    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
     "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 )
 USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
-SIGN_ACTIONS = ("kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:DescribeKey")
+SIGN_ACTIONS = ("kms:Sign", "kms:DescribeKey")
+VERIFY_ACTIONS = ("kms:Verify", "kms:GetPublicKey", "kms:DescribeKey")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +59,12 @@ class KeysProps:
     """Prefix of aliases and descriptions, e.g. ``sahab-prod`` → ``alias/sahab-prod-data``."""
     region: str
     """Region of the keys; used in service names and ARN conditions."""
+    administrator_roles: tuple[str, ...]
+    """IAM role names (this account) that administer the keys: the deploy role and a break-glass role."""
+    signer_roles: tuple[str, ...] = ()
+    """Role names that may sign model manifests with the signing key. Default: none."""
+    verifier_roles: tuple[str, ...] = ()
+    """Role names that may verify manifests (and read the public key). Default: none."""
     deletion_window_days: int = 30
     """Waiting period before a deleted key is destroyed. Default: 30 (the maximum)."""
     rotation_period_days: int = 365
@@ -70,6 +81,8 @@ class Keys(Construct):
             problems.append(f"'deletion_window_days' must be between 7 and 30 (value: {props.deletion_window_days})")
         if not 90 <= props.rotation_period_days <= 2560:
             problems.append(f"'rotation_period_days' must be between 90 and 2560 (value: {props.rotation_period_days})")
+        if not props.administrator_roles:
+            problems.append("'administrator_roles' must name at least one role: the account root never administers a key alone")
         if problems:
             raise ConfigError(problems, source=f"Keys {props.name_prefix!r}")
         self.props = props
@@ -140,6 +153,7 @@ class Keys(Construct):
                 },
             ),
             *self._service_principal_statements(data_class),
+            self._deny_grants_for_anything_but_aws_resources(),
         ]
         key = kms_key.KmsKey(
             self,
@@ -158,8 +172,21 @@ class Keys(Construct):
         )
         return key
 
+    def _role_arns(self, names_: tuple[str, ...]) -> list[str]:
+        return [f"arn:{PARTITION}:iam::{account_id(self)}:role/{name}" for name in names_]
+
+    def _for_roles(self, sid: str, actions: tuple[str, ...], role_names: tuple[str, ...]) -> Statement:
+        """``actions`` for the named roles only: the account as principal, narrowed by ``aws:PrincipalArn``."""
+        return Statement(sid=sid, principals={"AWS": (account_root_arn(self),)}, actions=actions,
+                         conditions={"ArnEquals": {"aws:PrincipalArn": self._role_arns(role_names)}})
+
     def _admin_statement(self) -> Statement:
-        return Statement(sid="AdministerThroughIam", principals={"AWS": (account_root_arn(self),)}, actions=ADMIN_ACTIONS)
+        return self._for_roles("AdministerByNamedRoles", ADMIN_ACTIONS, self.props.administrator_roles)
+
+    def _deny_grants_for_anything_but_aws_resources(self) -> Statement:
+        """Grants bypass ``kms:ViaService``: only AWS services may create them, for their own resources."""
+        return Statement(sid="DenyGrantsExceptForAwsResources", effect="Deny", principals={"AWS": ("*",)},
+                         actions=("kms:CreateGrant",), conditions={"Bool": {"kms:GrantIsForAWSResource": "false"}})
 
     def _service_principal_statements(self, data_class: str) -> list[Statement]:
         """Statements for services that act as themselves (not on a caller's behalf)."""
@@ -213,7 +240,11 @@ class Keys(Construct):
             policy=policy_document(
                 [
                     self._admin_statement(),
-                    Statement(sid="SignThroughIam", principals={"AWS": (account_root_arn(self),)}, actions=SIGN_ACTIONS),
+                    *([self._for_roles("SignByNamedRoles", SIGN_ACTIONS, self.props.signer_roles)]
+                      if self.props.signer_roles else []),
+                    *([self._for_roles("VerifyByNamedRoles", VERIFY_ACTIONS, self.props.verifier_roles)]
+                      if self.props.verifier_roles else []),
+                    self._deny_grants_for_anything_but_aws_resources(),
                 ]
             ),
         )

@@ -17,7 +17,13 @@ class SecurityStack(LayerStack):
 
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, env)
-        self.keys = Keys(self, "Keys", props=KeysProps(name_prefix=self.name_prefix, region=env.region))
+        self.keys = Keys(self, "Keys", props=KeysProps(
+            name_prefix=self.name_prefix, region=env.region,
+            administrator_roles=tuple(env.security.key_administrator_roles),
+            # the workloads layer creates these IRSA roles; the key policy names them ahead, by ARN condition
+            signer_roles=(names.workload_role_name(env.name, "training"),),
+            verifier_roles=tuple(names.workload_role_name(env.name, account) for account in ("scoring", "drift")),
+        ))
         audit = env.buckets.get(AUDIT_BUCKET)
         self.audit_trail = AuditTrail(
             self,

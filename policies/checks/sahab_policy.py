@@ -496,3 +496,45 @@ def document_statements(conf: Any) -> list[dict[str, Any]]:
          "Action": string_items(attr(block, "actions")), "Resource": string_items(attr(block, "resources"))}
         for block in blocks(conf, "statement")
     ]
+
+
+# ---- KMS key policies: named roles, not the whole account ------------------------------------------
+
+#: What the whole account (every principal IAM allows) must never get from a key policy unless the statement
+#: names the roles (``aws:PrincipalArn``) or the service (``kms:ViaService``) it is for.
+KEY_POLICY_SENSITIVE_ACTIONS: tuple[str, ...] = (
+    "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant", "kms:Decrypt", "kms:Sign",
+)
+_ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::[^:]+:root|\d{12})$")
+_NARROWING_CONDITION_KEYS = frozenset({"aws:principalarn", "kms:viaservice"})
+
+
+def _names_account_root(principal: Any) -> bool:
+    aws = principal.get("AWS") if isinstance(principal, dict) else None
+    return any(_ACCOUNT_ROOT.match(p) for p in string_items(aws))
+
+
+def _narrowed(statement: dict[str, Any]) -> bool:
+    conditions = statement.get("Condition")
+    if not isinstance(conditions, dict):
+        return False
+    return any(isinstance(pairs, dict) and {k.lower() for k in pairs} & _NARROWING_CONDITION_KEYS
+               for pairs in conditions.values())
+
+
+def key_policy_role_problems(statements: list[dict[str, Any]]) -> list[str]:
+    """Allow statements that hand sensitive key actions to the whole account, or ``kms:Create*`` to anyone."""
+    problems = []
+    for index, statement in enumerate(statements):
+        if str(statement.get("Effect", "Allow")) != "Allow":
+            continue
+        sid = statement.get("Sid") or f"#{index}"
+        actions = string_items(statement.get("Action"))
+        if any(pattern.lower() in ("kms:create*", "kms:*", "*") for pattern in actions):
+            problems.append(f"statement {sid!r} allows {sorted(a for a in actions if a.endswith('*'))}, which include "
+                            "kms:CreateGrant and kms:CreateKey: name the actions (kms:CreateAlias)")
+        sensitive = sorted({a for pattern in actions for a in KEY_POLICY_SENSITIVE_ACTIONS if _covers(pattern, a)})
+        if sensitive and _names_account_root(statement.get("Principal")) and not _narrowed(statement):
+            problems.append(f"statement {sid!r} gives {sensitive} to the whole account: name the roles "
+                            "(condition aws:PrincipalArn) or the service (kms:ViaService)")
+    return problems

@@ -22,7 +22,8 @@ class StackUnderTest:
         self.app = Testing.app()
         self.stack = TerraformStack(self.app, "test")
         provider.AwsProvider(self.stack, "aws", region=REGION)
-        self.keys = Keys(self.stack, "Keys", props=KeysProps(name_prefix="sahab-test", region=REGION))
+        self.keys = Keys(self.stack, "Keys", props=KeysProps(name_prefix="sahab-test", region=REGION,
+                                                             administrator_roles=("sahab-deploy",)))
 
     def synth(self) -> dict[str, Any]:
         from modules.cdk import Testing

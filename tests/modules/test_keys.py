@@ -22,11 +22,50 @@ def test_every_symmetric_key_rotates(sut):
     assert all(k["enable_key_rotation"] is True and k["rotation_period_in_days"] == 365 for k in symmetric)
 
 
-def test_no_key_policy_grants_kms_star_or_names_star_as_principal(sut):
+def test_no_key_policy_allows_kms_star_or_anything_to_star(sut):
     for address, policy in policies(sut).items():
         for statement in policy["Statement"]:
             assert "kms:*" not in statement["Action"], address
-            assert statement["Principal"] not in ("*", {"AWS": "*"}, {"AWS": ["*"]}), address
+            if statement["Effect"] == "Allow":
+                assert statement["Principal"] not in ("*", {"AWS": "*"}, {"AWS": ["*"]}), address
+
+
+def test_only_the_named_roles_administer_a_key_and_none_may_create_other_than_aliases(sut):
+    for address, policy in policies(sut).items():
+        admin = next(s for s in policy["Statement"] if s["Sid"] == "AdministerByNamedRoles")
+        assert admin["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [
+            "arn:aws:iam::${data.aws_caller_identity.CallerIdentity.account_id}:role/sahab-deploy"]}}, address
+        assert "kms:CreateAlias" in admin["Action"] and not any(a.startswith("kms:Create*") for a in admin["Action"])
+
+
+def test_grants_may_be_created_only_for_aws_resources(sut):
+    for address, policy in policies(sut).items():
+        deny = [s for s in policy["Statement"] if s["Sid"] == "DenyGrantsExceptForAwsResources"]
+        assert deny == [{"Sid": "DenyGrantsExceptForAwsResources", "Effect": "Deny", "Principal": {"AWS": ["*"]},
+                         "Action": ["kms:CreateGrant"], "Resource": "*",
+                         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "false"}}}], address
+
+
+def test_the_signing_key_signs_for_the_signer_roles_and_verifies_for_the_verifier_roles_only(sut):
+    from modules.keys import Keys, KeysProps
+
+    keys = Keys(sut.stack, "Named", props=KeysProps(name_prefix="n", region=REGION, administrator_roles=("deploy",),
+                                                    signer_roles=("trainer",), verifier_roles=("scorer", "drift")))
+    signing = next(k for a, k in sut.resources("aws_kms_key").items() if a.startswith("Named_Signing"))
+    statements = {s["Sid"]: s for s in json.loads(signing["policy"])["Statement"]}
+    role = "arn:aws:iam::${data.aws_caller_identity.CallerIdentity.account_id}:role/"
+    assert statements["SignByNamedRoles"]["Action"] == ["kms:Sign", "kms:DescribeKey"]
+    assert statements["SignByNamedRoles"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [f"{role}trainer"]
+    assert "kms:Sign" not in statements["VerifyByNamedRoles"]["Action"]
+    assert statements["VerifyByNamedRoles"]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [f"{role}scorer", f"{role}drift"]
+    assert keys.signing is not None
+
+
+def test_a_key_set_without_administrators_is_refused(sut):
+    from modules.keys import Keys, KeysProps
+
+    with pytest.raises(ConfigError, match="'administrator_roles' must name at least one role"):
+        Keys(sut.stack, "Orphan", props=KeysProps(name_prefix="o", region=REGION, administrator_roles=()))
 
 
 def test_key_use_by_the_account_is_limited_to_the_services_of_its_data_class(sut):
@@ -59,7 +98,8 @@ def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):
     from modules.keys import Keys, KeysProps
 
     with pytest.raises(ConfigError, match=r"'deletion_window_days' must be between 7 and 30 \(value: 3\)"):
-        Keys(sut.stack, "Other", props=KeysProps(name_prefix="x", region=REGION, deletion_window_days=3))
+        Keys(sut.stack, "Other", props=KeysProps(name_prefix="x", region=REGION, administrator_roles=("a",),
+                                                 deletion_window_days=3))
 
 
 def test_signing_is_granted_apart_from_verifying(sut):
