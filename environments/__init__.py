@@ -50,10 +50,11 @@ from environments.schema import (
     Environment,
     Target,
 )
+from environments.workload_sections import ImagesCiConfig, WorkloadsConfig
 
 __all__ = [
     "LOG_RETENTION_DAYS_ALLOWED", "MANDATORY_TAG_KEYS", "UAE_RESIDENT_REGIONS",
-    "BucketConfig", "CanaryConfig", "DataConfig", "DataPaths", "DriftConfig", "EksConfig", "Environment", "KafkaConfig",
+    "BucketConfig", "CanaryConfig", "ImagesCiConfig", "WorkloadsConfig", "DataConfig", "DataPaths", "DriftConfig", "EksConfig", "Environment", "KafkaConfig",
     "KafkaMode", "ModelRegistryConfig", "NatStrategy", "NetworkConfig", "NodePoolConfig", "NodePoolKind",
     "OnlineStoreConfig", "SecurityConfig", "ServingConfig", "StateBackendConfig", "StreamingConfig", "Taint", "TaintEffect", "Target",
     "TrainingConfig", "VariantConfig",

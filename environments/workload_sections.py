@@ -152,6 +152,17 @@ class DriftWorkload(SettingsModel):
     resources: Resources = Field(default_factory=Resources, description="Default: 250m-1 CPU, 0.5-1 GiB.")
 
 
+class ImagesCiConfig(SettingsModel):
+    """Who may push the workloads' images: one GitHub repository's images workflow, through OIDC."""
+
+    github_repository: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name whose images workflow, run for this environment's GitHub environment, may push to "
+        "its ECR repositories (an IAM role trusted through GitHub's OIDC provider). Default: none (no role; push "
+        "with credentials of your own).",
+    )
+
+
 class WorkloadsConfig(SettingsModel):
     """The ML plane on the environment's cluster (cloud environments only)."""
 
@@ -165,6 +176,7 @@ class WorkloadsConfig(SettingsModel):
     feast: FeastJobs = Field(default_factory=FeastJobs)
     training: TrainingWorkload = Field(default_factory=TrainingWorkload)
     drift: DriftWorkload = Field(default_factory=DriftWorkload)
+    images_ci: ImagesCiConfig = Field(default_factory=ImagesCiConfig)
 
     @field_validator("image_tag")
     @classmethod

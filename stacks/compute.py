@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from environments import Environment, names
 from modules.container_registry import ContainerRegistry, ContainerRegistryProps
+from modules.image_push_role import ImagePushRole, ImagePushRoleProps
 from modules.cdk import Construct
 from modules.eks_cluster import EksCluster, EksClusterProps
 from modules.node_pool import NodePool, NodePoolProps
@@ -62,6 +63,13 @@ class ComputeStack(LayerStack):
                 key=keys.models,
             ),
         )
+        ci = env.workloads.images_ci
+        if ci.github_repository:
+            pusher = ImagePushRole(self, "ImagePushRole", props=ImagePushRoleProps(
+                role_name=env.resource_name("images-ci"), github_repository=ci.github_repository,
+                github_environment=env.name, repositories=list(self.registry.repositories.values()),
+            ))
+            self.output("images_ci_role_arn", pusher.role.arn, "Role the images workflow assumes (vars.SAHAB_IMAGES_ROLE_ARN)")
         for name, repository in self.registry.repositories.items():
             self.output(f"ecr_{name.rsplit('/', 1)[1].replace('-', '_')}_url", repository.repository_url,
                         f"ECR repository {name} (push the workload image here)")

@@ -86,3 +86,21 @@ def test_the_compute_layer_creates_an_immutable_repository_for_every_image_the_w
     repositories = stack(synthesized_all, "smb", "compute")["resource"]["aws_ecr_repository"].values()
     assert sorted(r["name"] for r in repositories) == ["sahab-smb/jobs", "sahab-smb/scoring"]
     assert {r["image_tag_mutability"] for r in repositories} == {"IMMUTABLE"}
+
+
+def test_an_images_ci_repository_adds_a_push_role_that_passes_the_gate(tmp_path) -> None:
+    """With workloads.images_ci.github_repository set, the compute layer trusts that repository's workflow."""
+    from environments import ImagesCiConfig
+    from infra.gate.check import check_targets, require_clean
+    from infra.gate.scan_copy import ScanTarget
+    from infra.synth import synth
+
+    env = load_environment("smb")
+    env = env.model_copy(update={"workloads": env.workloads.model_copy(
+        update={"images_ci": ImagesCiConfig(github_repository="example-org/sahab")})})
+    (compute,) = [s for s in synth([env], tmp_path / "out").stacks if s.layer == "compute"]
+    document = json.loads(compute.path.read_text())
+    assert [r["name"] for r in document["resource"]["aws_iam_role"].values() if r["name"].endswith("images-ci")] == [
+        "sahab-smb-images-ci"]
+    assert "images_ci_role_arn" in document["output"]
+    require_clean(check_targets([ScanTarget(name=compute.name, file=compute.path)], reports_dir=tmp_path / "reports"))
