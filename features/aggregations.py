@@ -34,24 +34,32 @@ import pandas as pd
 TransactionRecord = Mapping[str, Any] | Any
 
 
+#: The largest values a feature can honestly take (a scoring request may override a feature only within them).
+MAX_TRANSACTIONS_7D = 100_000
+MAX_AMOUNT_AED = 10_000_000  # the largest single amount the scoring API accepts
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One aggregate feature: its column name, Feast value type and what it means."""
+    """One aggregate feature: its column name, Feast value type, what it means and its largest sane value."""
 
     name: str
     dtype: Literal["int64", "float64"]
     description: str
+    maximum: float
+    """Upper bound (the lower is 0): a rate is at most 1, a count or an amount at most what a window can hold."""
 
 
 #: Per-customer rolling aggregates, in the order they are stored and documented.
 CUSTOMER_FEATURE_SPECS: tuple[FeatureSpec, ...] = (
-    FeatureSpec("txn_count_1h", "int64", "Transactions of the customer in the last hour, this one included."),
-    FeatureSpec("txn_count_24h", "int64", "Transactions in the last 24 hours."),
-    FeatureSpec("txn_count_7d", "int64", "Transactions in the last 7 days."),
-    FeatureSpec("amount_sum_1h_aed", "float64", "Total amount in the last hour, AED."),
-    FeatureSpec("amount_sum_24h_aed", "float64", "Total amount in the last 24 hours, AED."),
-    FeatureSpec("amount_mean_7d_aed", "float64", "Mean amount over the last 7 days, AED."),
-    FeatureSpec("amount_max_7d_aed", "float64", "Largest amount in the last 7 days, AED."),
+    FeatureSpec("txn_count_1h", "int64", "Transactions of the customer in the last hour, this one included.",
+                MAX_TRANSACTIONS_7D),
+    FeatureSpec("txn_count_24h", "int64", "Transactions in the last 24 hours.", MAX_TRANSACTIONS_7D),
+    FeatureSpec("txn_count_7d", "int64", "Transactions in the last 7 days.", MAX_TRANSACTIONS_7D),
+    FeatureSpec("amount_sum_1h_aed", "float64", "Total amount in the last hour, AED.", MAX_TRANSACTIONS_7D * MAX_AMOUNT_AED),
+    FeatureSpec("amount_sum_24h_aed", "float64", "Total amount in the last 24 hours, AED.", MAX_TRANSACTIONS_7D * MAX_AMOUNT_AED),
+    FeatureSpec("amount_mean_7d_aed", "float64", "Mean amount over the last 7 days, AED.", MAX_AMOUNT_AED),
+    FeatureSpec("amount_max_7d_aed", "float64", "Largest amount in the last 7 days, AED.", MAX_AMOUNT_AED),
 )
 
 #: Per-merchant daily risk snapshot (batch only: it needs fraud labels).
@@ -60,8 +68,10 @@ MERCHANT_FEATURE_SPECS: tuple[FeatureSpec, ...] = (
         "merchant_fraud_rate_30d",
         "float64",
         "Smoothed share of fraudulent transactions at the merchant over the 30 days before the snapshot.",
+        1.0,
     ),
-    FeatureSpec("merchant_txn_count_7d", "int64", "Transactions at the merchant in the 7 days before the snapshot."),
+    FeatureSpec("merchant_txn_count_7d", "int64", "Transactions at the merchant in the 7 days before the snapshot.",
+                100 * MAX_TRANSACTIONS_7D),
 )
 
 #: Column names, in order (what a feature row carries besides the entity key and timestamp).

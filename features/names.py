@@ -7,7 +7,7 @@ needs a name imports it from here rather than from ``features.definitions``.
 
 from __future__ import annotations
 
-from features.aggregations import CUSTOMER_FEATURES, MERCHANT_FEATURES
+from features.aggregations import CUSTOMER_FEATURE_SPECS, CUSTOMER_FEATURES, MERCHANT_FEATURE_SPECS, MERCHANT_FEATURES
 
 # Parquet tables of the offline store (one folder per environment).
 TRANSACTIONS_FILE = "transactions.parquet"
@@ -26,6 +26,9 @@ TIMESTAMP_FIELD = "event_timestamp"
 
 #: Feature columns ``fraud_model_v1`` returns (names without the view prefix), in order.
 FRAUD_MODEL_FEATURES: tuple[str, ...] = (*CUSTOMER_FEATURES, *MERCHANT_FEATURES)
+
+#: The largest value of each feature (the smallest is 0): what a scoring request may override it with.
+FEATURE_MAXIMA: dict[str, float] = {spec.name: spec.maximum for spec in (*CUSTOMER_FEATURE_SPECS, *MERCHANT_FEATURE_SPECS)}
 
 #: Fields of the transaction itself that the model takes at request time.
 REQUEST_FIELDS: tuple[str, ...] = ("amount_aed", "merchant_category", "channel", "hour", "is_cross_border")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.names import FRAUD_MODEL_FEATURES
+from features.names import FEATURE_MAXIMA, FRAUD_MODEL_FEATURES
 
 #: The channels the model was trained on (cross-team contract).
 Channel = Literal["pos", "ecommerce", "mobile_wallet"]
@@ -38,16 +38,23 @@ class TransactionIn(BaseModel):
     is_cross_border: bool = Field(description="Card issued outside the UAE or merchant abroad.")
     features: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict,
-        description="Overrides of online-store features by name (finite, >= 0). Default: none (all from the store).",
+        description="Overrides of online-store features by name, each between 0 and the feature's stated maximum "
+        "(rates at most 1). Default: none (all from the store).",
     )
 
     @field_validator("features")
     @classmethod
-    def _known_features(cls, value: dict[str, float]) -> dict[str, float]:
-        # A misspelt override would otherwise be scored as if it were absent.
+    def _known_features_within_bounds(cls, value: dict[str, float]) -> dict[str, float]:
+        # A misspelt override would otherwise be scored as if it were absent; an absurd one (1e300) drives the
+        # model to NaN, which a canary would count against the variant.
         unknown = sorted(set(value) - set(FRAUD_MODEL_FEATURES))
-        if unknown:
-            raise ValueError(f"unknown feature(s) {unknown}; known: {list(FRAUD_MODEL_FEATURES)}")
+        problems = [f"unknown feature(s) {unknown}; known: {list(FRAUD_MODEL_FEATURES)}"] if unknown else []
+        problems += [
+            f"'features.{name}' must be between 0 and {FEATURE_MAXIMA[name]:g} (value: {number:g})"
+            for name, number in sorted(value.items()) if name in FEATURE_MAXIMA and number > FEATURE_MAXIMA[name]
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
 

@@ -82,6 +82,17 @@ def test_wrong_types_are_422_naming_every_field(ab_server) -> None:
         "transactions.0.amount_aed", "transactions.0.channel", "transactions.0.colour", "transactions.0.hour"]
 
 
+def test_a_feature_override_beyond_its_bound_is_422_naming_the_feature_and_nothing_is_scored(ab_server) -> None:
+    """1e300 is finite and >= 0, yet it drove the model to NaN, which a canary counted against its variant."""
+    _, _, record = ab_server
+    before = metric(record.url, "sahab_predictions_total")
+    bad = transaction("c000001", features={"merchant_fraud_rate_30d": 1e300, "txn_count_1h": 2})
+    response = httpx.post(f"{record.url}/score", json={"transactions": [bad]})
+    assert response.status_code == 422 and response.json()["fields"] == ["transactions.0.features"]
+    assert "'features.merchant_fraud_rate_30d' must be between 0 and 1 (value: 1e+300)" in response.json()["error"]
+    assert metric(record.url, "sahab_predictions_total") == before
+
+
 def test_an_oversized_batch_is_413_naming_the_limit(ab_server) -> None:
     _, _, record = ab_server
     response = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000001")] * 65})

@@ -105,3 +105,11 @@ def test_merchant_fraud_rate_forgets_transactions_older_than_thirty_days() -> No
     )
     row = merchant_risk_snapshots(transactions, [snapshot], ["m0001"]).iloc[0]
     assert row["merchant_fraud_rate_30d"] == pytest.approx(MERCHANT_RATE_PRIOR)
+
+
+def test_every_model_feature_states_a_bound_that_overrides_are_held_to() -> None:
+    from features.names import FEATURE_MAXIMA, FRAUD_MODEL_FEATURES
+
+    assert set(FEATURE_MAXIMA) == set(FRAUD_MODEL_FEATURES) and all(m > 0 for m in FEATURE_MAXIMA.values())
+    assert FEATURE_MAXIMA["merchant_fraud_rate_30d"] == 1.0
+    assert FEATURE_MAXIMA["amount_max_7d_aed"] == 10_000_000  # the largest amount the scoring API accepts
