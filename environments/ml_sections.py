@@ -95,6 +95,12 @@ class ServingConfig(SettingsModel):
     ort_inter_op_threads: int = Field(
         default=1, ge=0, description="ONNX Runtime threads across operators; 0 lets ORT choose. Default: 1."
     )
+    allow_feature_overrides: bool | None = Field(
+        default=None,
+        description="Let a scoring request override online-store features ('features'), within each feature's bound. "
+        "A caller who may override features can lower its own score: keep it for what-if analysis on this machine. "
+        "Default: true when target is local, false in cloud environments.",
+    )
     score_threshold: float = Field(
         default=0.5, ge=0, le=1, description="Scores at or above this answer is_fraud=true. Default: 0.5."
     )

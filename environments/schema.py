@@ -191,6 +191,12 @@ class Environment(SettingsModel):
         return path if path.is_absolute() else (root or project_root()) / path
 
     @property
+    def feature_overrides_allowed(self) -> bool:
+        """``serving.allow_feature_overrides``, resolved: on this machine yes, in the cloud no, unless set."""
+        allowed = self.serving.allow_feature_overrides
+        return (not self.is_cloud) if allowed is None else allowed
+
+    @property
     def paths(self) -> DataPaths:
         """The named subfolders of the data folder (``environments.data_paths``)."""
         return DataPaths(self.data_path())

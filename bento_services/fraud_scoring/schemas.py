@@ -58,6 +58,17 @@ class TransactionIn(BaseModel):
         return value
 
 
+def refuse_overrides(transactions: list[TransactionIn], *, allowed: bool) -> list[TransactionIn]:
+    """Refuse (a 422 naming the setting) any feature override where the environment turns them off."""
+    overriding = [i for i, t in enumerate(transactions) if t.features]
+    if overriding and not allowed:
+        raise ValueError(
+            f"feature overrides are turned off in this environment (serving.allow_feature_overrides); transactions "
+            f"{overriding} carry 'features': send them without it"
+        )
+    return transactions
+
+
 class TransactionScore(BaseModel):
     """The answer for one transaction: score, decision and who decided."""
 

@@ -23,15 +23,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+from functools import partial
 from typing import Annotated, Any
 
 import bentoml
 from bentoml.validators import ContentType
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from bento_services.fraud_scoring.assembly import BUILD_FLAG, verify_variants
 from bento_services.fraud_scoring.http_errors import ClientErrorMiddleware, PayloadTooLarge
-from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, RoutingState, TransactionIn, TransactionScore
+from bento_services.fraud_scoring.schemas import (
+    EXAMPLE_INPUT,
+    RoutingState,
+    TransactionIn,
+    TransactionScore,
+    refuse_overrides,
+)
 from bento_services.json_logging import serving_logger
 from environments import load_environment
 
@@ -60,6 +67,7 @@ def _refuse_oversized(value: Any) -> Any:
 Transactions = Annotated[
     list[TransactionIn],
     BeforeValidator(_refuse_oversized),
+    AfterValidator(partial(refuse_overrides, allowed=ENVIRONMENT.feature_overrides_allowed)),
     Field(examples=[EXAMPLE_INPUT["transactions"]], description="Transactions to score, at most serving.max_batch_size."),
 ]
 

@@ -142,3 +142,24 @@ def test_weights_that_do_not_sum_to_one_are_refused_with_exit_2(ab_server) -> No
     done = subprocess.run([str(Path(sys.executable).with_name("sahab")), "serve", "weights", "--env", str(env_file),
                            "a=0.7", "b=0.7"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "the weights of the variants must sum to 1 (sum: 1.4)" in done.stderr
+
+
+def test_where_overrides_are_turned_off_a_request_with_features_is_422_naming_the_setting(tiny_stack, tmp_path) -> None:
+    from http_helpers import free_port
+    from serving_stack import copy_stack, environment_with, write_environment_file
+
+    from bento_services.server_process import start_server, stop_server
+
+    env = environment_with(copy_stack(tiny_stack, tmp_path / "data"), port=free_port(), allow_feature_overrides=False,
+                           variants=[{"name": "a", "model_version": tiny_stack.v1, "weight": 1.0}])
+    record = start_server(env, environment_ref=str(write_environment_file(env, tmp_path / "env")))
+    try:
+        plain = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000001")]})
+        overriding = httpx.post(f"{record.url}/score", json={"transactions": [
+            transaction("c000001"), transaction("c000002", features={"txn_count_1h": 0})]})
+    finally:
+        stop_server(env)
+    assert plain.status_code == 200
+    assert overriding.status_code == 422 and overriding.json()["fields"] == ["transactions"]
+    assert "feature overrides are turned off in this environment (serving.allow_feature_overrides); transactions [1]" in (
+        overriding.json()["error"])

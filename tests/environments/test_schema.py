@@ -221,3 +221,11 @@ def test_a_public_endpoint_may_admit_a_few_internet_ranges():
     data = smb()
     data["eks"] = {"endpoint_public_access": True, "public_access_cidrs": ["94.200.0.0/24", "5.195.0.0/16"]}
     assert parse_environment(data).eks.public_access_cidrs == ["94.200.0.0/24", "5.195.0.0/16"]
+
+
+def test_feature_overrides_are_allowed_on_this_machine_and_off_in_the_cloud_unless_set():
+    assert load_environment("local").feature_overrides_allowed is True
+    assert load_environment("smb").feature_overrides_allowed is False
+    data = smb()
+    data["serving"] = {"allow_feature_overrides": True}
+    assert parse_environment(data).feature_overrides_allowed is True
