@@ -187,6 +187,7 @@ class WorkloadsConfig(SettingsModel):
         return value
 
     def by_name(self) -> dict[str, ScoringWorkload | IngestorWorkload | FeastJobs | TrainingWorkload | DriftWorkload]:
+        """Every workload by its name, which is also its service account's (and its IRSA role's) name."""
         return {"scoring": self.scoring, "ingestor": self.ingestor, "feast": self.feast, "training": self.training,
                 "drift": self.drift}
 

@@ -173,7 +173,7 @@ class Keys(Construct):
         return key
 
     def _role_arns(self, names_: tuple[str, ...]) -> list[str]:
-        return [f"arn:{PARTITION}:iam::{account_id(self)}:role/{name}" for name in names_]
+        return [names.iam_role_arn(account_id(self), name, PARTITION) for name in names_]
 
     def _for_roles(self, sid: str, actions: tuple[str, ...], role_names: tuple[str, ...]) -> Statement:
         """``actions`` for the named roles only: the account as principal, narrowed by ``aws:PrincipalArn``."""

@@ -30,9 +30,6 @@ from stacks.compute import ComputeStack
 from stacks.data import DataStack
 from stacks.security import SecurityStack
 
-SERVICE_ACCOUNTS: tuple[str, ...] = ("scoring", "ingestor", "feast", "training", "drift")
-
-
 def manifest_id(obj: dict[str, Any]) -> str:
     """``DeploymentScoring``, ``NetworkPolicyDefaultDeny``: a construct id per object, stable across renders."""
     name = "".join(part.capitalize() for part in obj["metadata"]["name"].replace(".", "-").split("-"))
@@ -61,7 +58,7 @@ class WorkloadsStack(LayerStack):
                 f"{account.capitalize()}Role", role_name=names.workload_role_name(env.name, account),
                 namespace=env.workloads.namespace, service_account=account, scope=self,
             )
-            for account in SERVICE_ACCOUNTS
+            for account in env.workloads.by_name()  # one service account per workload, named like it
         }
         self._grant(env, security, data)
         self.manifests = [

@@ -86,7 +86,7 @@ class WorkloadRenderer:
         config = {"apiVersion": "v1", "kind": "ConfigMap",
                   "metadata": metadata(CONFIG_MAP, self.namespace, self.labels("config")),
                   "data": {f"{self.env.name}.yaml": yaml.safe_dump(in_pod.model_dump(mode="json"), sort_keys=True)}}
-        accounts = [self.service_account(component) for component in ("scoring", "ingestor", "feast", "training", "drift")]
+        accounts = [self.service_account(component) for component in self.spec.by_name()]
         return [namespace, config, *accounts]
 
     def service_account(self, component: str) -> dict[str, Any]:
