@@ -13,11 +13,11 @@ export BENTOML_DO_NOT_TRACK := True
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/python-lock.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -c tools/python-lock.txt -e '.[test]'
 	touch $@
 
 $(CHECKOV_STAMP): tools/checkov-requirements.txt

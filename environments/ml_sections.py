@@ -179,7 +179,22 @@ class StreamingConfig(SettingsModel):
         "(durable across restarts). Default: memory://tansu/.",
     )
     max_batch_events: int = Field(
-        default=500, ge=1, le=100_000, description="Events per consume-push-commit cycle of the ingestor. Default: 500."
+        default=500, ge=1, le=100_000,
+        description="Events per checkpoint of the ingestor (online write, offline file, offset commit). Default: 500.",
+    )
+    commit_interval_s: float = Field(
+        default=1.0, gt=0, le=60,
+        description="Seconds between the ingestor's checkpoints when fewer than 'max_batch_events' arrive. Default: 1.",
+    )
+    dlq_max_message_bytes: int = Field(
+        default=1_000_000, ge=16_384, le=100_000_000,
+        description="Largest dead letter the DLQ takes (MSK's default 'max.message.bytes'); a larger rejected event "
+        "is dead-lettered as a reference (source, size, sha256, first bytes). Default: 1000000.",
+    )
+    max_event_bytes: int = Field(
+        default=8_388_608, ge=65_536, le=100_000_000,
+        description="Largest message the ingestor fetches from the topic; set it to the topic's 'max.message.bytes'. "
+        "Default: 8 MiB.",
     )
     metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics port of `sahab stream ingest`; 0 turns it off. Default: 9464."

@@ -11,7 +11,10 @@ from features.aggregations import CUSTOMER_FEATURE_SPECS, CUSTOMER_FEATURES, MER
 
 # Parquet tables of the offline store (one folder per environment).
 TRANSACTIONS_FILE = "transactions.parquet"
+#: A folder (a parquet dataset): the generator's ``BATCH_PART_FILE`` plus the stream's files, one per input
+#: partition and checkpoint (``features/ingest/offline.py``), so replicas never write the same file.
 CUSTOMER_TRANSACTIONS_FILE = "customer_transactions.parquet"
+BATCH_PART_FILE = "batch.parquet"
 MERCHANT_RISK_FILE = "merchant_risk.parquet"
 DRIFT_TRANSACTIONS_FILE = "transactions_drift.parquet"
 

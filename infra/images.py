@@ -41,7 +41,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_
 RUN groupadd --gid 10001 sahab && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin sahab
 WORKDIR /opt/sahab
 COPY . .
-RUN pip install . && rm -rf /root/.cache
+RUN pip install -c tools/python-lock.txt . && rm -rf /root/.cache
 USER 10001:10001
 ENTRYPOINT ["sahab"]
 """

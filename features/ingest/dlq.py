@@ -12,11 +12,21 @@ DLQ can de-duplicate the rare copy written twice after a crash (the DLQ is at le
 | ``dlq.source.topic``, ``dlq.source.partition``, ``dlq.source.offset`` | where the event was read |
 | ``dlq.source.timestamp_ms`` | the broker timestamp of the original message         |
 | ``dlq.ingestor.group`` | the consumer group that rejected it                       |
+| ``dlq.value``       | ``copy`` (the original bytes follow) or ``reference`` (see below) |
+
+An event larger than the dead-letter topic accepts (``streaming.dlq_max_message_bytes``, MSK's default
+1 MB) cannot be copied whole: it is dead-lettered as a *reference*, a small JSON value with its source
+coordinates, its size, its SHA-256 and its first bytes (base64), so an operator can find and judge it
+while the stream moves on.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
@@ -32,6 +42,25 @@ HEADER_SOURCE_PARTITION = "dlq.source.partition"
 HEADER_SOURCE_OFFSET = "dlq.source.offset"
 HEADER_SOURCE_TIMESTAMP = "dlq.source.timestamp_ms"
 HEADER_GROUP = "dlq.ingestor.group"
+HEADER_VALUE = "dlq.value"
+
+#: Bytes of an oversized event kept in its reference (enough to recognise it, small enough to always fit).
+REFERENCE_HEAD_BYTES = 256
+#: Room left in a DLQ message for our headers and the record's framing.
+_FRAMING_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """Where a rejected message was read and what it carried: everything its dead letter needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,7 @@ class DeadLetter:
     error: str
     key: bytes | None
     value: bytes | None
+    is_reference: bool = False
 
     @property
     def source(self) -> tuple[str, int, int]:
@@ -52,19 +82,39 @@ class DeadLetter:
         return (self.source_topic, self.source_partition, self.source_offset)
 
 
-def dead_letter_headers(message: Message, problem: InvalidEvent, group_id: str) -> list[tuple[str, bytes]]:
-    """The headers of the DLQ copy of ``message``; the original headers follow ours unchanged."""
-    _, timestamp_ms = message.timestamp()
+def dead_letter(source: SourceMessage, problem: InvalidEvent, group_id: str, *, max_message_bytes: int) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The DLQ copy of ``source``: ``(value, headers)``; the original headers follow ours unchanged.
+
+    The value is the original bytes, or a reference when the copy would not fit in ``max_message_bytes``.
+    """
+    size = len(source.value or b"") + len(source.key or b"") + sum(len(n) + len(v) for n, v in source.headers)
+    fits = size + _FRAMING_BYTES <= max_message_bytes
     ours = [
         (HEADER_REASON, problem.reason.encode()),
         (HEADER_ERROR, problem.detail.encode()),
-        (HEADER_SOURCE_TOPIC, message.topic().encode()),
-        (HEADER_SOURCE_PARTITION, str(message.partition()).encode()),
-        (HEADER_SOURCE_OFFSET, str(message.offset()).encode()),
-        (HEADER_SOURCE_TIMESTAMP, str(timestamp_ms).encode()),
+        (HEADER_SOURCE_TOPIC, source.topic.encode()),
+        (HEADER_SOURCE_PARTITION, str(source.partition).encode()),
+        (HEADER_SOURCE_OFFSET, str(source.offset).encode()),
+        (HEADER_SOURCE_TIMESTAMP, str(source.timestamp_ms).encode()),
         (HEADER_GROUP, group_id.encode()),
+        (HEADER_VALUE, b"copy" if fits else b"reference"),
     ]
-    return ours + list(message.headers() or [])
+    if fits:
+        return source.value, ours + list(source.headers)
+    return reference_to(source, size), ours
+
+
+def reference_to(source: SourceMessage, size: int) -> bytes:
+    """A small JSON value standing for a message too large to copy."""
+    value = source.value or b""
+    return json.dumps(
+        {
+            "source": {"topic": source.topic, "partition": source.partition, "offset": source.offset},
+            "size_bytes": size,
+            "value_sha256": hashlib.sha256(value).hexdigest(),
+            "value_head_base64": base64.b64encode(value[:REFERENCE_HEAD_BYTES]).decode(),
+        }
+    ).encode()
 
 
 def dead_letter_from_message(message: Message) -> DeadLetter:
@@ -81,6 +131,7 @@ def dead_letter_from_message(message: Message) -> DeadLetter:
         error=headers.get(HEADER_ERROR, b"").decode(),
         key=message.key(),
         value=message.value(),
+        is_reference=headers.get(HEADER_VALUE) == b"reference",
     )
 
 

@@ -1,63 +1,54 @@
-"""The stream ingestor: a confluent-kafka consumer group that turns transaction events into features.
+"""The stream ingestor: a Quix Streams application that turns transaction events into features.
 
-One cycle per batch, in this order (the order *is* the delivery guarantee):
+The pipeline is one stateful step and one sink (see ``history`` and ``sink``):
 
-1. read up to ``streaming.max_batch_events`` messages;
-2. validate each against the v1 contract; copy every invalid one to the dead-letter topic with
-   headers naming the reason and source offset, and wait for the DLQ to confirm (never dropped,
-   never blocking the partition);
-3. drop events already applied (idempotent by ``event_id``), recompute the touched customers'
-   rolling features from their history (``features.aggregations`` via ``rolling``) and push one row
-   per customer, as of their latest event, to the Feast online store (last write wins by event time,
-   so a late event never rolls a customer's features back);
-4. commit the batch to the SQLite state (applied ids + history + DLQ marks + offline rows owed);
-5. commit the Kafka offsets, synchronously. Only now is the batch done: at least once, and, with
-   steps 3-4 idempotent, re-delivery changes nothing.
+    transactions ──► CustomerHistoryStep (state per partition, keyed by customer; RocksDB + changelog topic)
+                 ──► OutcomeSink: dead letters → DLQ (confirmed), online rows → Feast, offline rows → a file per partition
+                 ──► checkpoint: changelog produced, offsets committed (every ``streaming.commit_interval_s`` or batch)
 
-Offline rows (as of each transaction) leave the state's outbox in bulk every few seconds and on
-shutdown (see ``offline``). A new state file is first seeded with the recorded transactions still
-inside the windows (``seeding``: local parquet or S3), so streamed and batch features count the
-same history. ``stop()`` (wired to SIGTERM by the CLI) ends the loop after the current batch,
-flushes the outbox and leaves the group.
+Quix Streams keeps each input partition's state in its own store, writes every change to a changelog
+topic, and on a rebalance the partition's new owner restores that store before it reads on, so any
+number of replicas in one consumer group compute the same features as one. Exactly what is committed
+when a step fails is written in ``sink``; ``docs/streaming.md`` has the operator's view.
+
+``Ingestor(env).run(...)`` runs until ``stop()`` (also SIGTERM/SIGINT), until the group's committed
+offsets reach ``until_offsets``, until no message arrived for a while (``until_caught_up``), or for at
+most ``max_seconds``; a failure raises ``CommandFailed`` with a one-line reason and commits nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
-from features.ingest import rolling
+from environments import Environment
+from environments.errors import CommandFailed, ConfigError
+from features.ingest import local_broker, rolling
 from features.ingest.connection import KafkaConnection, connection_for
-from features.ingest.dlq import dead_letter_headers
-from features.ingest.events import InvalidEvent, TransactionEventV1, parse_event
+from features.ingest.history import CustomerHistoryStep, Outcome, seed_lookup
 from features.ingest.metrics import IngestMetrics
-from features.ingest.offline import FeastPushSink, OfflineSink, ParquetAppendSink
+from features.ingest.offline import PartitionFileSink, sink_for_source
 from features.ingest.producer import EventProducer
 from features.ingest.seeding import recorded_events_since
-from features.ingest.state import Coordinates, IngestState, insert_sorted
+from features.ingest.sink import OutcomeSink
 from features.ingest.topics import ensure_topics
-from features.names import CUSTOMER_TRANSACTIONS_PUSH_SOURCE as PUSH_SOURCE
 from features.names import CUSTOMER_TRANSACTIONS_VIEW as FEATURE_VIEW
-from features.names import TIMESTAMP_FIELD as TIMESTAMP_COLUMN
-from environments import Environment
-from environments.errors import CommandFailed
 
 log = logging.getLogger(__name__)
 
-ENTITY_COLUMN = "customer_id"
-
-POLL_TIMEOUT_S = 0.5
+#: How often the stop conditions are checked.
+WATCH_INTERVAL_S = 0.2
+#: How often the consumer-lag gauge is refreshed.
 LAG_REFRESH_S = 1.0
-PUSH_ATTEMPTS = 3
 
 
 @dataclass
@@ -76,9 +67,12 @@ class IngestSummary:
     freshness_s: list[float] = field(default_factory=list)
 
 
-def state_path_for(env: Environment, group_id: str | None = None) -> Path:
-    """The ingestor's state file: one per consumer group, under the environment's data folder."""
-    return env.paths.streaming / f"{group_id or env.streaming.consumer_group}.sqlite"
+def state_dir_for(env: Environment, group_id: str | None = None, replica: str = "replica-0") -> Path:
+    """A replica's state folder (its RocksDB stores): one per replica of a consumer group.
+
+    A replica's folder is only a cache of its partitions' changelogs: losing it costs a restore, not data.
+    """
+    return env.paths.streaming / (group_id or env.streaming.consumer_group) / replica
 
 
 class Ingestor:
@@ -90,21 +84,24 @@ class Ingestor:
         *,
         store: Any | None = None,
         connection: KafkaConnection | None = None,
+        dlq_connection: KafkaConnection | None = None,
         group_id: str | None = None,
         batch_size: int | None = None,
-        state_path: Path | None = None,
+        state_dir: Path | None = None,
         metrics: IngestMetrics | None = None,
-        offline_flush_interval_s: float = 5.0,
         record_freshness: bool = False,
+        dlq_timeout_s: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``dlq_connection`` defaults to the stream's; ``dlq_timeout_s`` bounds the wait for the DLQ's confirmation."""
+        from quixstreams import Application
+
         self.env = env
         self.streaming = env.streaming
         self.group_id = group_id or self.streaming.consumer_group
         self.batch_size = batch_size or self.streaming.max_batch_events
         self.connection = connection or connection_for(env)
         self.metrics = metrics or IngestMetrics()
-        self.offline_flush_interval_s = offline_flush_interval_s
         self.record_freshness = record_freshness
         self.clock = clock
         if store is None:
@@ -112,35 +109,67 @@ class Ingestor:
 
             store = feature_store_for(env)
         self.store = store
-        self.offline_sink = _offline_sink_for(store)
-        self.state = IngestState(state_path or state_path_for(env, self.group_id), retention=rolling.RETENTION)
-        if not self.state.seeded():
-            self._seed_from_recorded_transactions()
+        self.state_dir = state_dir or state_dir_for(env, self.group_id)
+        if not env.is_cloud:
+            _refuse_durable_local_broker(env)
         ensure_topics(self.connection, self.streaming)
-        self._stop_requested = False
-        self._assigned: set[int] = set()
-        self._dlq = EventProducer(self.connection, self.streaming.dlq_topic, client_id=f"{self.group_id}-dlq")
-        self._consumer = Consumer(
-            {
-                **self.connection.client_config(),
-                "group.id": self.group_id,
+        self._summary = IngestSummary()
+        self._last_message_at = time.monotonic()
+        self._next_offsets: dict[int, int] = {}
+        self._dlq = EventProducer(
+            dlq_connection or self.connection,
+            self.streaming.dlq_topic,
+            client_id=f"{self.group_id}-dlq",
+            settings={"message.max.bytes": self.streaming.dlq_max_message_bytes},
+        )
+        client = {k: v for k, v in self.connection.client_config().items() if k != "bootstrap.servers"}
+        self.app = Application(
+            broker_address=self.connection.bootstrap_servers,
+            consumer_group=self.group_id,
+            auto_offset_reset="earliest",
+            commit_interval=self.streaming.commit_interval_s,
+            commit_every=self.batch_size,
+            state_dir=self.state_dir,
+            consumer_extra_config={
+                **client,
                 "client.id": f"{self.group_id}-ingestor",
                 "group.protocol": "classic",  # Tansu does not assign partitions under KIP-848's protocol
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
                 "session.timeout.ms": self.streaming.session_timeout_ms,
                 "heartbeat.interval.ms": max(100, self.streaming.session_timeout_ms // 5),
-                "max.poll.interval.ms": 300_000,
-            }
+                "fetch.message.max.bytes": self.streaming.max_event_bytes,
+            },
+            producer_extra_config={
+                **client,
+                "client.id": f"{self.group_id}-changelog",
+                **({} if env.is_cloud else local_broker.PRODUCER_SETTINGS),
+            },
+            on_message_processed=self._processed,
+            loglevel="WARNING",
+            processing_guarantee="at-least-once",
         )
-        self._consumer.subscribe([self.streaming.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        self.partitions = self._topic_partitions()
+        topic = self.app.topic(self.streaming.topic, value_deserializer="bytes", key_deserializer="bytes")
+        history = CustomerHistoryStep(self._seed())
+        outcomes = self.app.dataframe(topic).apply(history, stateful=True, metadata=True)
+        outcomes.sink(
+            OutcomeSink(
+                store=store,
+                offline=_offline_sink_for(store, env.region),
+                dlq=self._dlq,
+                group_id=self.group_id,
+                dlq_max_message_bytes=self.streaming.dlq_max_message_bytes,
+                metrics=self.metrics,
+                on_written=self._written,
+                dlq_timeout_s=dlq_timeout_s,
+                clock=clock,
+            )
+        )
+        self._stop_reason = ""
 
     # ---- public API -----------------------------------------------------------------------------
-    def stop(self) -> None:
-        """Ask the loop to finish its current batch and return (safe from a signal handler)."""
-        self._stop_requested = True
+    def stop(self, reason: str = "stop") -> None:
+        """Finish the current checkpoint, commit and return from ``run`` (safe from a signal handler)."""
+        self._stop_reason = self._stop_reason or reason
+        self.app.stop()
 
     def run(
         self,
@@ -149,264 +178,210 @@ class Ingestor:
         until_caught_up: bool = False,
         max_seconds: float | None = None,
         progress: Callable[[IngestSummary], None] | None = None,
+        on_assignment: Callable[[list[int]], None] | None = None,
     ) -> IngestSummary:
-        """Ingest until ``stop()``, until the committed offsets reach ``until_offsets`` (partition -> offset),
-        until no message is left (``until_caught_up``), or for at most ``max_seconds``.
+        """Ingest until a stop condition holds (see the module docstring).
 
-        ``progress`` is called with the running summary after every batch (for a status line)."""
-        summary = IngestSummary()
-        started = time.monotonic()
-        deadline = started + max_seconds if max_seconds else None
-        last_flush = last_lag = started
-        while True:
-            if self._stop_requested:
-                summary.stopped_by = "stop"
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                summary.stopped_by = "max_seconds"
-                break
-            messages = self._consumer.consume(num_messages=self.batch_size, timeout=POLL_TIMEOUT_S)
-            if messages:
-                self._process(messages, summary)
-                if progress is not None:
-                    progress(summary)
-            now = time.monotonic()
-            if now - last_flush >= self.offline_flush_interval_s:
-                summary.offline_rows += self.flush_offline()
-                last_flush = now
-            if now - last_lag >= LAG_REFRESH_S or len(messages) < self.batch_size:
-                self.refresh_lag()
-                last_lag = now
-            if len(messages) < self.batch_size and self._done(until_offsets, until_caught_up):
-                summary.caught_up = True
-                summary.stopped_by = "caught_up"
-                break
-        summary.offline_rows += self.flush_offline()
+        ``progress`` sees the summary after each written batch; ``on_assignment`` the input partitions this
+        replica owns, each time they change (a rebalance), checked every ``WATCH_INTERVAL_S``."""
+        self._summary = summary = IngestSummary()
+        self._progress = progress
+        self._on_assignment = on_assignment
+        started = self._last_message_at = time.monotonic()
+        done = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch, args=(done, until_offsets, until_caught_up, max_seconds, started), daemon=True
+        )
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        watcher.start()
+        try:
+            self.app.run()
+        except CommandFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the engine's own errors, said in one line
+            raise CommandFailed(f"the stream processor stopped: {_one_line(exc)}; no offset was committed past the last checkpoint") from exc
+        finally:
+            done.set()
+            watcher.join()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        summary.stopped_by = self._stop_reason or "stop"
+        summary.caught_up = summary.stopped_by == "caught_up"
         summary.seconds = time.monotonic() - started
         summary.committed_offsets = self.committed_offsets()
         return summary
 
-    def flush_offline(self) -> int:
-        """Write the outbox's rows to the offline store, then forget them; returns rows new to the store."""
-        pending = self.state.pending_offline_rows()
-        if not pending:
-            return 0
-        written = self.offline_sink.write([row for _, row in pending])
-        self.state.forget_offline_rows([event_id for event_id, _ in pending])
-        self.metrics.offline_rows.inc(written)
-        return written
-
     def committed_offsets(self, timeout_s: float = 10.0) -> dict[int, int]:
         """The group's committed offsets on the broker, per partition of the topic (absent: none yet)."""
-        partitions = [TopicPartition(self.streaming.topic, p) for p in self.partitions]
-        committed = self._consumer.committed(partitions, timeout=timeout_s)
-        return {tp.partition: tp.offset for tp in committed if tp.offset >= 0}
+        return committed_offsets(self.connection, self.group_id, self.streaming.topic, self.streaming.partitions, timeout_s)
 
-    def close(self) -> None:
-        """Leave the group (a clean hand-over, no session timeout to wait for) and release the state file."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Release the DLQ producer (the application closes its own clients when ``run`` returns).
+
+        Dead letters still unconfirmed here belong to a checkpoint that was not committed: they are read
+        and sent again, so this warns rather than raises (and never hides the error that ended ``run``)."""
         try:
-            self._consumer.close()
-        finally:
-            try:
-                self._dlq.close(10.0)
-            finally:
-                self.state.close()
+            self._dlq.close(timeout_s)
+        except CommandFailed as exc:
+            log.warning("closing the DLQ producer: %s", exc)
 
     def __enter__(self) -> Ingestor:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        self.close(1.0 if exc_type is not None else 10.0)
 
-    # ---- one batch ------------------------------------------------------------------------------
-    def _process(self, messages: Sequence[Message], summary: IngestSummary) -> None:
-        started = time.monotonic()
-        valid: list[TransactionEventV1] = []
-        invalid: list[tuple[Message, InvalidEvent]] = []
-        next_offsets: dict[int, int] = {}
-        for message in messages:
-            if message.error() is not None:
-                self._raise_if_fatal(message.error())
-                continue
-            next_offsets[message.partition()] = message.offset() + 1
-            try:
-                valid.append(parse_event(message.value()))
-            except InvalidEvent as problem:
-                invalid.append((message, problem))
+    # ---- callbacks ------------------------------------------------------------------------------
+    def _processed(self, _topic: str, partition: int, offset: int) -> None:
+        self._last_message_at = time.monotonic()
+        self._next_offsets[partition] = offset + 1
 
-        dead = self._dead_letter(invalid)
-        new_events = self.state.unseen(valid)
-        offline_rows: list[tuple[str, dict]] = []
-        if new_events:
-            online_frame, offline_rows = self._features(new_events)
-            self._push_online(online_frame)
-            readable_at = self.clock()
-            ages_s = [(readable_at - event.event_timestamp).total_seconds() for event in new_events]
-            for age_s in ages_s:
-                self.metrics.freshness_seconds.observe(age_s)
-            if self.record_freshness:
-                summary.freshness_s.extend(ages_s)
-        self.state.commit_batch(new_events, dead, offline_rows)
-        self._commit_offsets(next_offsets)
-
-        duplicates = len(valid) - len(new_events)
-        summary.applied += len(new_events)
-        summary.duplicates += duplicates
-        summary.dead_lettered += len(invalid)
-        summary.batches += 1
-        self.metrics.events.labels(outcome="applied").inc(len(new_events))
-        self.metrics.events.labels(outcome="duplicate").inc(duplicates)
-        self.metrics.events.labels(outcome="dead_lettered").inc(len(invalid))
-        self.metrics.batch_seconds.observe(time.monotonic() - started)
-
-    def _dead_letter(self, invalid: Sequence[tuple[Message, InvalidEvent]]) -> list[tuple[Coordinates, str]]:
-        """Copy invalid events to the DLQ (unless an earlier committed batch did) and wait for the broker."""
-        if not invalid:
-            return []
-        coordinates = [((m.topic(), m.partition(), m.offset()), problem) for m, problem in invalid]
-        done = self.state.already_dead_lettered(c for c, _ in coordinates)
-        for (message, problem), (coordinate, _) in zip(invalid, coordinates):
-            if coordinate in done:
-                continue
-            self._dlq.send(message.key(), message.value(), dead_letter_headers(message, problem, self.group_id))
-            self.metrics.dead_letters.labels(reason=problem.reason).inc()
-        self._dlq.flush(30.0)
-        return [(coordinate, problem.reason) for coordinate, problem in coordinates]
-
-    def _features(self, new_events: Sequence[TransactionEventV1]) -> tuple[pd.DataFrame, list[tuple[str, dict]]]:
-        """Online rows (one per customer, as of their latest event) and offline rows (one per new event)."""
-        by_customer: dict[str, list[TransactionEventV1]] = defaultdict(list)
-        for event in new_events:
-            by_customer[event.customer_id].append(event)
-        online: list[dict] = []
-        offline: list[tuple[str, dict]] = []
-        for customer_id, events in by_customer.items():
-            history = list(self.state.history(customer_id))
-            for event in sorted(events, key=lambda e: e.event_timestamp):
-                insert_sorted(history, event)
-            for event in events:
-                offline.append((event.event_id, self._row(customer_id, event.event_timestamp, history)))
-            online.append(self._row(customer_id, history[-1].event_timestamp, history))
-        frame = pd.DataFrame(online)
-        frame[TIMESTAMP_COLUMN] = pd.to_datetime(frame[TIMESTAMP_COLUMN], utc=True)
-        return frame, offline
-
-    @staticmethod
-    def _row(customer_id: str, as_of: datetime, history: Sequence[TransactionEventV1]) -> dict:
-        return {ENTITY_COLUMN: customer_id, TIMESTAMP_COLUMN: as_of.isoformat(), **rolling.features_as_of(history, as_of)}
-
-    def _push_online(self, frame: pd.DataFrame) -> None:
-        """Write the rows to the online store, retrying briefly: SQLite may be locked by a reader."""
-        from feast.data_source import PushMode
-
-        for attempt in range(1, PUSH_ATTEMPTS + 1):
-            try:
-                self.store.push(PUSH_SOURCE, frame, to=PushMode.ONLINE)
-                return
-            except Exception as exc:  # noqa: BLE001 - any store error is retried, then reported
-                if attempt == PUSH_ATTEMPTS:
-                    raise CommandFailed(
-                        f"pushing {len(frame)} feature rows to {PUSH_SOURCE!r} failed {PUSH_ATTEMPTS} times: {exc}; "
-                        "offsets were not committed, so the batch will be read again"
-                    ) from exc
-                log.warning("online push failed (attempt %d): %s", attempt, exc)
-                time.sleep(0.2 * attempt)
-
-    def _commit_offsets(self, next_offsets: Mapping[int, int]) -> None:
-        if not next_offsets:
-            return
-        offsets = [TopicPartition(self.streaming.topic, p, o) for p, o in next_offsets.items()]
+    def assigned_partitions(self) -> list[int] | None:
+        """The input partitions this replica owns now (``None`` before the consumer has subscribed)."""
+        consumer = self.app._consumer  # noqa: SLF001 - the application's consumer, read only
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
-        except Exception as exc:  # noqa: BLE001 - a rebalance moved the partition: the new owner re-reads, harmlessly
-            log.warning("offset commit failed (%s); the batch will be re-read and skipped as duplicates", exc)
+            return sorted(tp.partition for tp in consumer.assignment() if tp.topic == self.streaming.topic)
+        except Exception:  # noqa: BLE001 - not subscribed yet
+            return None
 
-    # ---- group bookkeeping ----------------------------------------------------------------------
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assigned.update(tp.partition for tp in partitions)
+    def refresh_lag(self) -> dict[int, int] | None:
+        """Set ``sahab_ingest_consumer_lag`` per assigned partition: high watermark minus the next offset to process.
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assigned.difference_update(tp.partition for tp in partitions)
-
-    def _lag_by_partition(self) -> dict[int, int]:
-        """High watermark minus position, for each assigned partition whose watermark is known yet.
-
-        The position is the consumer's (next offset to read) or, before the first message since an
-        assignment, the group's committed offset, or, if none, the log start (``auto.offset.reset``).
+        The watermark is the one fetch responses carry (librdkafka's cache), right on Tansu and MSK alike
+        (Tansu's ListOffsets is not). ``None`` while a watermark is still unknown.
         """
-        watermarks: dict[int, tuple[int, int]] = {}
-        positions: dict[int, int] = {}
-        for partition in sorted(self._assigned):
-            tp = TopicPartition(self.streaming.topic, partition)
-            low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            if high is not None and high >= 0:
-                watermarks[partition] = (low, high)
-                positions[partition] = self._consumer.position([tp])[0].offset
-        unknown = [p for p, position in positions.items() if position < 0]
-        if unknown:
-            committed = self.committed_offsets()
-            for partition in unknown:
-                positions[partition] = committed.get(partition, watermarks[partition][0])
-        return {p: max(0, high - positions[p]) for p, (_low, high) in watermarks.items()}
-
-    def refresh_lag(self) -> dict[int, int]:
-        """Update the ``sahab_ingest_consumer_lag`` gauge from the latest fetch watermarks; return it."""
-        lag = self._lag_by_partition()
-        for partition, behind in lag.items():
-            self.metrics.consumer_lag.labels(topic=self.streaming.topic, partition=str(partition)).set(behind)
+        consumer = self.app._consumer  # noqa: SLF001 - the application's consumer: its fetch watermarks, read only
+        assigned = self.assigned_partitions()
+        if not assigned:
+            return None
+        committed: dict[int, int] | None = None
+        lag: dict[int, int] = {}
+        for partition in assigned:
+            low, high = consumer.get_watermark_offsets(TopicPartition(self.streaming.topic, partition), cached=True)
+            if high is None or high < 0:
+                return None
+            position = self._next_offsets.get(partition)
+            if position is None:
+                committed = committed if committed is not None else self.committed_offsets()
+                position = committed.get(partition, low)
+            lag[partition] = max(0, high - position)
+            self.metrics.consumer_lag.labels(topic=self.streaming.topic, partition=str(partition)).set(lag[partition])
         return lag
 
-    def _done(self, until_offsets: Mapping[int, int] | None, until_caught_up: bool) -> bool:
-        if until_offsets is not None:
-            committed = self.committed_offsets()
-            return all(committed.get(p, 0) >= offset for p, offset in until_offsets.items())
-        if until_caught_up:
-            lag = self._lag_by_partition()
-            everything = set(self.partitions)
-            return self._assigned == everything and set(lag) == everything and not any(lag.values())
-        return False
+    def _written(self, outcomes: Sequence[Outcome], readable_at: datetime) -> None:
+        """Count one written batch (its offsets commit right after the other partitions' batches)."""
+        summary = self._summary
+        counts = {"applied": 0, "duplicate": 0, "dead": 0}
+        for outcome in outcomes:
+            counts[outcome.kind] += 1
+            if outcome.kind == "applied" and outcome.event is not None:
+                age_s = (readable_at - outcome.event.event_timestamp).total_seconds()
+                self.metrics.freshness_seconds.observe(age_s)
+                if self.record_freshness:
+                    summary.freshness_s.append(age_s)
+        summary.applied += counts["applied"]
+        summary.duplicates += counts["duplicate"]
+        summary.dead_lettered += counts["dead"]
+        summary.offline_rows += counts["applied"]
+        summary.batches += 1
+        self.metrics.events.labels(outcome="applied").inc(counts["applied"])
+        self.metrics.events.labels(outcome="duplicate").inc(counts["duplicate"])
+        self.metrics.events.labels(outcome="dead_lettered").inc(counts["dead"])
+        if self._progress is not None:
+            self._progress(summary)
 
-    def _seed_from_recorded_transactions(self) -> None:
-        """On a new state file, load the recorded transactions still inside the windows into the history.
+    def _watch(
+        self,
+        done: threading.Event,
+        until_offsets: Mapping[int, int] | None,
+        until_caught_up: bool,
+        max_seconds: float | None,
+        started: float,
+    ) -> None:
+        """Stop the application when a stop condition holds; refresh the lag gauge meanwhile."""
+        idle_s = max(3.0, 2 * self.streaming.session_timeout_ms / 1000)
+        reader = _offsets_reader(self.connection, self.group_id)
+        lag: dict[int, int] | None = None
+        last_lag = 0.0
+        owned: list[int] | None = None
+        try:
+            while not done.wait(WATCH_INTERVAL_S):
+                now = time.monotonic()
+                assigned = self.assigned_partitions()
+                if assigned is not None and assigned != owned:
+                    owned = assigned
+                    log.info("this replica owns partitions %s of %r", owned, self.streaming.topic)
+                    if self._on_assignment is not None:
+                        self._on_assignment(owned)
+                if now - last_lag >= LAG_REFRESH_S:
+                    lag, last_lag = self.refresh_lag(), now
+                if max_seconds is not None and now - started >= max_seconds:
+                    self.stop("max_seconds")
+                    return
+                if until_offsets is not None:
+                    committed = _committed(reader, self.streaming.topic, until_offsets.keys())
+                    if all(committed.get(p, 0) >= offset for p, offset in until_offsets.items()):
+                        self.stop("caught_up")
+                        return
+                elif until_caught_up and (
+                    (lag is not None and not any(lag.values()) and now - self._last_message_at >= 1.0)
+                    or now - self._last_message_at >= idle_s
+                ):
+                    self.stop("caught_up")
+                    return
+        finally:
+            reader.close()
 
-        Without this, a customer's first streamed event would count only streamed events, while the
-        batch rows (and training) count the recorded ones too.
-        """
+    def _seed(self) -> Callable[[str], list]:
+        """Recorded transactions inside the retention, the start of each customer's history (``seeding``)."""
         since = self.clock() - rolling.RETENTION
         events, source = recorded_events_since(self.env, since)
-        added = self.state.seed(events, source=source)
-        log.info("seeded the stream state with %d recorded transactions since %s from %s", added, since, source)
-
-    def _topic_partitions(self, timeout_s: float = 10.0) -> list[int]:
-        """The topic's partitions as the broker has them (a topic auto-created by an early producer may
-        not have ``streaming.partitions``)."""
-        # Asked through the DLQ producer: with IAM it already holds a token, the consumer gets its
-        # own only inside its first consume().
-        partitions = self._dlq.partitions_of(self.streaming.topic, timeout_s=timeout_s)
-        if not partitions:
-            raise CommandFailed(f"topic {self.streaming.topic!r} has no partitions on {self.connection.bootstrap_servers}")
-        if len(partitions) != self.streaming.partitions:
-            log.warning(
-                "topic %r has %d partitions, 'streaming.partitions' says %d (was it auto-created by a producer?)",
-                self.streaming.topic, len(partitions), self.streaming.partitions,
-            )
-        return partitions
-
-    @staticmethod
-    def _raise_if_fatal(error: KafkaError) -> None:
-        if error.fatal():
-            raise CommandFailed(f"the consumer hit a fatal broker error: {error.str()}")
-        log.warning("consumer error (the client retries): %s", error.str())
+        log.info("customers new to the stream start from %d recorded transactions since %s (%s)", len(events), since, source)
+        return seed_lookup(events)
 
 
-def _offline_sink_for(store: Any) -> OfflineSink:
-    """Atomic parquet append for a local file source; Feast's offline push otherwise (see ``offline``)."""
-    from feast import FileSource
+def committed_offsets(
+    connection: KafkaConnection, group_id: str, topic: str, partitions: int, timeout_s: float = 10.0
+) -> dict[int, int]:
+    """A group's committed offsets per partition of ``topic``, read without joining the group."""
+    reader = _offsets_reader(connection, group_id)
+    try:
+        return _committed(reader, topic, range(partitions), timeout_s)
+    finally:
+        reader.close()
 
+
+def _offsets_reader(connection: KafkaConnection, group_id: str) -> Consumer:
+    return Consumer({**connection.client_config(), "group.id": group_id, "client.id": f"{group_id}-offsets", "enable.auto.commit": False})
+
+
+def _committed(reader: Consumer, topic: str, partitions: Any, timeout_s: float = 10.0) -> dict[int, int]:
+    found = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=timeout_s)
+    return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
+
+
+def _refuse_durable_local_broker(env: Environment) -> None:
+    """Tansu's S3 storage answers ListOffsets wrongly even for one-record batches (281 for 300 records, probed),
+    and the stream processor compares each state store with its changelog's high watermark on every assignment:
+    refuse, naming the field, rather than fail later with the engine's error."""
+    broker = local_broker.running_broker(env)
+    if broker is not None and not broker.storage_url.startswith("memory://"):
+        raise ConfigError(
+            f"the local broker runs with storage {broker.storage_url!r}: the stream ingestor needs correct high "
+            "watermarks to restore its state, which Tansu's S3 storage does not give; set "
+            "'streaming.local_broker_storage' to memory://tansu/ (the default) and restart the broker"
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _offline_sink_for(store: Any, region: str) -> PartitionFileSink:
+    """The partition-file sink for the feature view's batch source (a local folder or ``s3://`` in ``region``)."""
     source = store.get_feature_view(FEATURE_VIEW).batch_source
-    if isinstance(source, FileSource) and "://" not in source.path:
-        path = Path(source.path)
-        if not path.is_absolute():
-            path = Path(store.repo_path) / path
-        return ParquetAppendSink(path, entity_column=ENTITY_COLUMN, timestamp_column=TIMESTAMP_COLUMN)
-    return FeastPushSink(store, PUSH_SOURCE)
+    return sink_for_source(
+        source.path, repo_path=str(store.repo_path), region=region,
+        s3_endpoint_override=source.file_options.s3_endpoint_override,
+    )

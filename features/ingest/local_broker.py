@@ -14,8 +14,11 @@ Facts of Tansu 0.6 this launcher relies on (probed):
 - ``memory://tansu/`` loses everything when it stops; ``s3://BUCKET/`` keeps topics, records and
   committed group offsets across restarts (works against moto's server given ``AWS_ENDPOINT``,
   ``AWS_ALLOW_HTTP=true`` and credentials in its environment);
-- ListOffsets answers a wrong high watermark for multi-record batches, so lag is computed from the
-  watermark carried by fetch responses instead (see ``features.ingest.metrics``).
+- ListOffsets answers a wrong high watermark for multi-record batches (1 after 500 records sent in
+  batches; 500 when each record is its own batch), so lag is computed from the watermark carried by
+  fetch responses instead (see ``features.ingest.metrics``), and the stream processor's producer sends
+  one record per batch (``PRODUCER_SETTINGS``): Quix Streams compares its state store with the
+  changelog topic's high watermark on every assignment, and refuses the store when the watermark is wrong.
 
 The broker's details live in ``<data>/run/broker.json`` (pid, port, storage) beside the plain pid
 file ``<data>/run/broker.pid``, so ``sahab down`` from another process can stop it, and clients of a
@@ -35,6 +38,9 @@ from pathlib import Path
 from environments import Environment
 from environments.errors import CommandFailed, ConfigError
 from environments.process_records import ProcessRecords
+
+#: Producer settings for topics whose high watermark clients read through ListOffsets (see above).
+PRODUCER_SETTINGS: dict[str, object] = {"batch.num.messages": 1}
 
 
 @dataclass(frozen=True)

@@ -1,109 +1,110 @@
-"""Appending streamed feature rows to the offline store, exactly once where the store allows it.
+"""Streamed feature rows into the offline store: one parquet file per input partition and checkpoint.
 
-The offline store keeps one feature row per transaction (the aggregates as of that transaction) for
-point-in-time-correct training sets. Two sinks:
+The offline table ``customer_transactions.parquet`` is a folder (a parquet dataset): ``batch.parquet``
+from the batch generator, plus the stream's files, each written by the replica that owns the input
+partition at that moment and named after it:
 
-| batch source of the feature view | sink                 | guarantee                                     |
-|----------------------------------|----------------------|-----------------------------------------------|
-| a local parquet file (``local``) | ``ParquetAppendSink`` | atomic (temp file + rename) and idempotent: rows already there (same entity and event time) are skipped |
-| anything else (S3 in the cloud)  | ``FeastPushSink``     | Feast's ``push(to=OFFLINE)``; at least once: a crash between write and bookkeeping can repeat identical rows, which Feast's point-in-time join collapses |
+    stream-<topic>-p<partition>-o<first offset of the checkpoint>.parquet
 
-Why not Feast's push for the local file too: its file offline store rewrites the parquet in place
-(read, concatenate, write to the same path), so a SIGKILL during the write leaves a truncated file
-that breaks every later training run, and a retried batch appends the same rows twice.
-Rows are written in bulk from the ingestor's outbox (every few seconds and on shutdown), so the
-cost of rewriting the file is paid per flush, not per event.
+No replica ever writes another's file, so N replicas never overwrite each other's rows. A checkpoint's
+file is written before its offsets are committed; if the commit never happens (a crash, a failed online
+write), the partition is read again from the committed offset by whichever replica owns it next, and
+that replay starts at the same first offset: the new file replaces the old one of the same name, and any
+file of that partition at a later offset (an uncommitted attempt that got further) is removed first. So
+each committed event has exactly one offline row: nothing lost, nothing doubled.
+
+Locally the file appears by rename (a reader sees all of it or none); on S3 a PUT is atomic. Feast and
+training read the whole folder (``pyarrow`` and ``dask`` datasets skip names starting with ``.``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Protocol
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import fs
 
-from environments.errors import CommandFailed
+from features.aggregations import CUSTOMER_FEATURE_SPECS
+from features.names import TIMESTAMP_FIELD
+
+ENTITY_COLUMN = "customer_id"
+
+#: The columns of every offline row, in order, with the batch generator's types.
+OFFLINE_SCHEMA = pa.schema(
+    [
+        pa.field(ENTITY_COLUMN, pa.string()),
+        pa.field(TIMESTAMP_FIELD, pa.timestamp("us", tz="UTC")),
+        *(pa.field(spec.name, pa.int64() if spec.dtype == "int64" else pa.float64()) for spec in CUSTOMER_FEATURE_SPECS),
+    ]
+)
+
+_PART = re.compile(r"^stream-(?P<topic>.+)-p(?P<partition>\d+)-o(?P<offset>\d+)\.parquet$")
 
 
-class OfflineSink(Protocol):
-    def write(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Write feature rows; return how many were new to the store."""
+def part_name(topic: str, partition: int, start_offset: int) -> str:
+    return f"stream-{topic}-p{partition:04d}-o{start_offset:020d}.parquet"
 
 
-class ParquetAppendSink:
-    """Atomic, idempotent append to the feature view's local parquet batch source."""
+class PartitionFileSink:
+    """Writes one checkpoint's offline rows of one input partition (see the module docstring)."""
 
-    def __init__(self, path: Path, *, entity_column: str, timestamp_column: str) -> None:
-        self.path = Path(path)
-        self.entity_column = entity_column
-        self.timestamp_column = timestamp_column
+    def __init__(self, folder: str, filesystem: fs.FileSystem) -> None:
+        self.folder = folder.rstrip("/")
+        self.filesystem = filesystem
 
-    def write(self, rows: Sequence[dict[str, Any]]) -> int:
+    def write(self, topic: str, partition: int, start_offset: int, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Replace this partition's uncommitted files from ``start_offset`` on with one file of ``rows``."""
+        self.filesystem.create_dir(self.folder, recursive=True)
+        for stale in self._parts_from(topic, partition, start_offset):
+            self.filesystem.delete_file(stale)
         if not rows:
             return 0
-        new = pd.DataFrame(list(rows))
-        new[self.timestamp_column] = pd.to_datetime(new[self.timestamp_column], utc=True)
-        if self.path.exists():
-            existing = pq.read_table(self.path)
-            new = self._without_rows_already_in(existing, new)
-            if new.empty:
-                return 0
-            missing = sorted(set(existing.column_names) - set(new.columns))
-            if missing:
-                raise CommandFailed(
-                    f"the offline source {self.path} has columns the stream does not compute: {missing}; "
-                    "the feature view and features/aggregations.py must define the same features"
-                )
-            appended = pa.Table.from_pandas(new[existing.column_names], preserve_index=False)
-            schema = _merged_schema(existing.schema, appended.schema)
-            table = pa.concat_tables([existing.cast(schema), appended.cast(schema)])
+        table = offline_table(rows)
+        final = f"{self.folder}/{part_name(topic, partition, start_offset)}"
+        if isinstance(self.filesystem, fs.LocalFileSystem):
+            temporary = f"{self.folder}/.{part_name(topic, partition, start_offset)}.tmp"
+            pq.write_table(table, temporary, filesystem=self.filesystem)
+            self.filesystem.move(temporary, final)
         else:
-            table = pa.Table.from_pandas(new, preserve_index=False)
-        self._replace_atomically(table)
-        return len(new)
+            pq.write_table(table, final, filesystem=self.filesystem)
+        return table.num_rows
 
-    def _without_rows_already_in(self, existing: pa.Table, new: pd.DataFrame) -> pd.DataFrame:
-        keys = existing.select([self.entity_column, self.timestamp_column]).to_pandas()
-        keys[self.timestamp_column] = pd.to_datetime(keys[self.timestamp_column], utc=True)
-        known = set(zip(keys[self.entity_column], keys[self.timestamp_column]))
-        fresh = [
-            (entity, moment) not in known for entity, moment in zip(new[self.entity_column], new[self.timestamp_column])
-        ]
-        return new[fresh].drop_duplicates(subset=[self.entity_column, self.timestamp_column])
-
-    def _replace_atomically(self, table: pa.Table) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        pq.write_table(table, temporary)
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+    def _parts_from(self, topic: str, partition: int, start_offset: int) -> list[str]:
+        selector = fs.FileSelector(self.folder, allow_not_found=True)
+        stale = []
+        for info in self.filesystem.get_file_info(selector):
+            match = _PART.match(info.base_name)
+            if (
+                match
+                and match["topic"] == topic
+                and int(match["partition"]) == partition
+                and int(match["offset"]) >= start_offset
+            ):
+                stale.append(info.path)
+        return stale
 
 
-def _merged_schema(existing: pa.Schema, appended: pa.Schema) -> pa.Schema:
-    """The file's schema, except that columns typed ``null`` (an empty file) take the new rows' types."""
-    return pa.schema(
-        [appended.field(f.name) if pa.types.is_null(f.type) else f for f in existing],
-        metadata=existing.metadata,
-    )
+def offline_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows (timestamps as datetimes) as a table of ``OFFLINE_SCHEMA``."""
+    frame = pd.DataFrame(list(rows), columns=OFFLINE_SCHEMA.names)
+    frame[TIMESTAMP_FIELD] = pd.to_datetime(frame[TIMESTAMP_FIELD], utc=True).dt.as_unit("us")
+    return pa.Table.from_pandas(frame, schema=OFFLINE_SCHEMA, preserve_index=False)
 
 
-class FeastPushSink:
-    """``FeatureStore.push(..., to=PushMode.OFFLINE)`` for batch sources other than a local file."""
+def sink_for_source(
+    path: str, *, repo_path: str, region: str | None = None, s3_endpoint_override: str | None = None
+) -> PartitionFileSink:
+    """The sink for a feature view's batch source path: a local folder (relative to the repository) or ``s3://``.
 
-    def __init__(self, store: Any, push_source: str) -> None:
-        self.store = store
-        self.push_source = push_source
-
-    def write(self, rows: Sequence[dict[str, Any]]) -> int:
-        if not rows:
-            return 0
-        from feast.data_source import PushMode
-
-        frame = pd.DataFrame(list(rows))
-        self.store.push(self.push_source, frame, to=PushMode.OFFLINE)
-        return len(frame)
+    ``region`` pins S3 requests to the environment's regional endpoint (never the global one)."""
+    if path.startswith("s3://"):
+        filesystem = fs.S3FileSystem(region=region, endpoint_override=s3_endpoint_override)
+        return PartitionFileSink(path.removeprefix("s3://"), filesystem)
+    if "://" in path:
+        raise ValueError(f"the offline source {path!r} is neither a local folder nor s3://: the stream cannot write to it")
+    folder = path if path.startswith("/") else f"{repo_path.rstrip('/')}/{path}"
+    return PartitionFileSink(folder, fs.LocalFileSystem())

@@ -49,11 +49,18 @@ class ProduceSummary:
 class EventProducer:
     """An idempotent confluent-kafka producer that tracks deliveries per partition."""
 
-    def __init__(self, connection: KafkaConnection, topic: str, *, client_id: str = "sahab-producer") -> None:
+    def __init__(
+        self,
+        connection: KafkaConnection,
+        topic: str,
+        *,
+        client_id: str = "sahab-producer",
+        settings: dict[str, object] | None = None,
+    ) -> None:
         self.topic = topic
         self.summary = ProduceSummary(topic=topic)
         self._producer = Producer(
-            {**connection.client_config(), **IDEMPOTENT_PRODUCER_SETTINGS, "client.id": client_id}
+            {**connection.client_config(), **IDEMPOTENT_PRODUCER_SETTINGS, "client.id": client_id, **(settings or {})}
         )
         self._producer.poll(0)  # serves the IAM token callback before the first message
 
@@ -89,12 +96,13 @@ class EventProducer:
         return self.summary
 
     def close(self, timeout_s: float = 10.0) -> ProduceSummary:
-        """Flush, then release the client now (not when garbage collection gets to it): a closed
-        producer must not keep reconnecting to a broker that has gone away."""
+        """Flush, then release the client now: a closed producer must not keep reconnecting to a broker
+        that has gone away. (confluent-kafka 2.12, the newest Quix Streams accepts, has no ``Producer.close``;
+        dropping the only reference destroys the client at once.)"""
         try:
             return self.flush(timeout_s)
         finally:
-            self._producer.close()
+            del self._producer
 
     def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:

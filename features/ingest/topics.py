@@ -17,6 +17,11 @@ from environments.errors import CommandFailed
 #: The dead-letter topic keeps arrival order in one partition; it carries only the rare bad event.
 DLQ_PARTITIONS = 1
 
+#: Retention of both topics, stated at creation (Kafka's default, 7 days): Quix Streams reads the input
+#: topic's ``retention.ms`` to configure its changelogs, and Tansu describes only the configs a topic was
+#: created with.
+TOPIC_CONFIG = {"retention.ms": str(7 * 24 * 3600 * 1000)}
+
 
 def ensure_topics(connection: KafkaConnection, streaming: StreamingConfig, *, timeout_s: float = 15.0) -> list[str]:
     """Create ``streaming.topic`` and ``streaming.dlq_topic`` unless they exist; return those created.
@@ -27,8 +32,8 @@ def ensure_topics(connection: KafkaConnection, streaming: StreamingConfig, *, ti
     admin = AdminClient({**connection.client_config(), "client.id": "sahab-topics"})
     admin.poll(0)  # serves the IAM token callback before the first request
     wanted = [
-        NewTopic(streaming.topic, num_partitions=streaming.partitions),
-        NewTopic(streaming.dlq_topic, num_partitions=DLQ_PARTITIONS),
+        NewTopic(streaming.topic, num_partitions=streaming.partitions, config=TOPIC_CONFIG),
+        NewTopic(streaming.dlq_topic, num_partitions=DLQ_PARTITIONS, config=TOPIC_CONFIG),
     ]
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():

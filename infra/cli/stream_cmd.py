@@ -66,21 +66,32 @@ def ingest_command(
     until_caught_up: Annotated[bool, typer.Option(help="Stop once no message is left to read.")] = False,
     max_seconds: Annotated[Optional[float], typer.Option(min=0.1, help="Stop after this long. Default: run until SIGTERM/SIGINT.")] = None,
     metrics_port: Annotated[Optional[int], typer.Option(help="Prometheus /metrics port on 127.0.0.1; 0 turns it off. Default: streaming.metrics_port.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Events per cycle. Default: streaming.max_batch_events.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Events per checkpoint. Default: streaming.max_batch_events.")] = None,
+    replicas: Annotated[int, typer.Option(min=1, max=64, help="Run N replicas in one consumer group (N processes).")] = 1,
+    replica: Annotated[str, typer.Option(help="This replica's name: its state folder under <data>/streaming/<group>/ (a pod's name in the cluster).")] = "replica-0",
 ) -> None:
     """Consume the topic as the ingestor group and keep the Feast stores current (SIGTERM stops it cleanly)."""
     env = load_environment(env_name)
-    from features.ingest.ingestor import Ingestor
+    if replicas > 1:
+        from features.ingest.replicas import run_replicas
 
-    with console.status("Loading the feature store and joining the consumer group..."):
-        ingestor = Ingestor(env, batch_size=batch_size)
+        options = _replica_options(until_caught_up, max_seconds, batch_size)
+        console.print(f"running {replicas} replicas of the ingestor in group {env.streaming.consumer_group!r}")
+        code = run_replicas(env_name, replicas, options)
+        if code:
+            raise typer.Exit(code)
+        return
+    from features.ingest.ingestor import Ingestor, state_dir_for
+
+    with console.status("Loading the feature store and the recorded history..."):
+        ingestor = Ingestor(env, batch_size=batch_size, state_dir=state_dir_for(env, replica=replica))
     port = env.streaming.metrics_port if metrics_port is None else metrics_port
     server = ingestor.metrics.serve(port) if port else None
-    stop = lambda _signum, _frame: ingestor.stop()  # noqa: E731 - the handler only flags; the loop finishes its batch
+    stop = lambda _signum, _frame: ingestor.stop()  # noqa: E731 - the handler only flags; the checkpoint is committed
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     console.print(
-        f"ingesting {env.streaming.topic!r} as group {ingestor.group_id!r}"
+        f"ingesting {env.streaming.topic!r} as group {ingestor.group_id!r}, {replica}"
         + (f"; metrics on http://127.0.0.1:{port}/metrics" if server else "")
     )
     try:
@@ -91,16 +102,29 @@ def ingest_command(
                 progress=lambda s: status.update(
                     f"applied {s.applied}, duplicates {s.duplicates}, dead-lettered {s.dead_lettered} ({s.batches} batches)"
                 ),
+                on_assignment=lambda partitions: console.print(f"{replica} owns partitions {partitions}"),
             )
     finally:
         ingestor.close()
         if server is not None:
             server.shutdown()
     console.print(
-        f"stopped ({summary.stopped_by}): applied {summary.applied}, duplicates {summary.duplicates}, "
+        f"{replica} stopped ({summary.stopped_by}): applied {summary.applied}, duplicates {summary.duplicates}, "
         f"dead-lettered {summary.dead_lettered}, offline rows {summary.offline_rows}, in {summary.seconds:.1f} s; "
         f"committed offsets {dict(sorted(summary.committed_offsets.items()))}"
     )
+
+
+def _replica_options(until_caught_up: bool, max_seconds: float | None, batch_size: int | None) -> list[str]:
+    """The options each replica gets: the same stop conditions; metrics off (N processes cannot share a port)."""
+    options = ["--metrics-port", "0"]
+    if until_caught_up:
+        options.append("--until-caught-up")
+    if max_seconds is not None:
+        options += ["--max-seconds", str(max_seconds)]
+    if batch_size is not None:
+        options += ["--batch-size", str(batch_size)]
+    return options
 
 
 @stream_app.command("burst")

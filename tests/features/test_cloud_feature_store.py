@@ -251,9 +251,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, moto_url: str, tls_redis: Tl
             "BucketKeyEnabled": True,
         }]},
     )
-    for name in TABLES:
-        body = (offline_dir(generator_env) / name).read_bytes()
-        s3.put_object(Bucket=BUCKET, Key=f"offline/{name}", Body=body, ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    for name in TABLES:  # a table is a file or a folder of parts (customer_transactions.parquet/batch.parquet)
+        local = offline_dir(generator_env) / name
+        for path in sorted(local.rglob("*.parquet")) if local.is_dir() else [local]:
+            key = f"offline/{path.relative_to(offline_dir(generator_env)).as_posix()}"
+            s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes(), ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
 
     settings = CloudStoreSettings(
         data_bucket=BUCKET,
@@ -384,16 +386,25 @@ def test_the_training_set_of_a_cloud_environment_reads_its_labels_from_s3(
     assert training_set.validation["event_timestamp"].min() > training_set.train["event_timestamp"].max()
 
 
-def test_a_push_appends_to_the_s3_table_and_reaches_redis(cloud: CloudRepository) -> None:
+def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_reaches_redis(cloud: CloudRepository) -> None:
+    """What the ingestor's sink does in the cloud: a partition's rows as a file beside batch.parquet on S3
+    (a replay of the same checkpoint replaces it), one online row per customer in Redis."""
     from feast.data_source import PushMode
 
+    from features.ingest.offline import sink_for_source
     from features.store import read_offline_table
 
     before = len(read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings))
-    row = {"customer_id": "c000003", "event_timestamp": pd.Timestamp.now(tz="UTC").floor("us"), "txn_count_1h": 41,
-           "txn_count_24h": 41, "txn_count_7d": 41, "amount_sum_1h_aed": 2.5, "amount_sum_24h_aed": 2.5,
-           "amount_mean_7d_aed": 2.5, "amount_max_7d_aed": 2.5}
-    cloud.store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE_AND_OFFLINE)
+    row = {"customer_id": "c000003", "event_timestamp": pd.Timestamp.now(tz="UTC").floor("us").to_pydatetime(),
+           "txn_count_1h": 41, "txn_count_24h": 41, "txn_count_7d": 41, "amount_sum_1h_aed": 2.5,
+           "amount_sum_24h_aed": 2.5, "amount_mean_7d_aed": 2.5, "amount_max_7d_aed": 2.5}
+    source = cloud.store.get_feature_view("customer_transactions").batch_source
+    sink = sink_for_source(source.path, repo_path=str(cloud.store.repo_path), region=cloud.env.region,
+                           s3_endpoint_override=source.file_options.s3_endpoint_override)
+    assert sink.write("transactions", 2, 1000, [row]) == 1
+    assert sink.write("transactions", 2, 1000, [row]) == 1  # the same checkpoint read again: replaced, not added
+    cloud.store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
+
     after = read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings)
     assert len(after) == before + 1 and (after["txn_count_1h"] == 41).sum() == 1
     online = cloud.store.get_online_features(features=["customer_transactions:txn_count_1h"],

@@ -49,7 +49,7 @@ def test_the_scoring_context_is_the_built_bento_with_the_ground_floor_and_no_mod
 
 def test_the_jobs_context_installs_the_package_and_runs_as_the_pods_user(built: Path) -> None:
     dockerfile = (built / "jobs" / "Dockerfile").read_text()
-    assert "USER 10001:10001" in dockerfile and 'ENTRYPOINT ["sahab"]' in dockerfile and "pip install ." in dockerfile
+    assert "USER 10001:10001" in dockerfile and 'ENTRYPOINT ["sahab"]' in dockerfile and "pip install -c tools/python-lock.txt ." in dockerfile
     assert (built / "jobs" / "pyproject.toml").read_text() == (project_root() / "pyproject.toml").read_text()
     assert not list((built / "jobs").rglob("__pycache__"))
 

@@ -3,7 +3,7 @@
 | file (``features.definitions``)    | one row per                      | used by                                  |
 |------------------------------------|----------------------------------|------------------------------------------|
 | ``transactions.parquet``           | labelled transaction             | training's entity dataframe (the labels) |
-| ``customer_transactions.parquet``  | customer and transaction time    | feature view ``customer_transactions``   |
+| ``customer_transactions.parquet/`` | customer and transaction time    | feature view ``customer_transactions`` (a folder: ``batch.parquet`` here, the stream's files beside it) |
 | ``merchant_risk.parquet``          | merchant and daily snapshot      | feature view ``merchant_risk``           |
 
 Customer rows come from ``features.aggregations.customer_features_as_of``, the function the stream
@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from features import aggregations
 from features.names import (
+    BATCH_PART_FILE,
     CUSTOMER_TRANSACTIONS_FILE,
     DRIFT_TRANSACTIONS_FILE,
     MERCHANT_RISK_FILE,
@@ -75,8 +76,9 @@ def write_offline_store(env: Environment, *, progress: Progress | None = None) -
     end = start + timedelta(days=env.data.days)
     merchants = merchant_feature_rows(transactions, [str(m) for m in merchant_id(np.arange(env.data.merchants))], start, end)
     paths = (folder / TRANSACTIONS_FILE, folder / CUSTOMER_TRANSACTIONS_FILE, folder / MERCHANT_RISK_FILE)
-    for frame, path in zip((transactions, customers, merchants), paths):
-        write_parquet_atomically(frame, path)
+    write_parquet_atomically(transactions, paths[0])
+    replace_dataset(customers, paths[1])
+    write_parquet_atomically(merchants, paths[2])
     return OfflineDataset(
         transactions_path=paths[0],
         customer_features_path=paths[1],
@@ -141,6 +143,18 @@ def merchant_feature_rows(
     frame = aggregations.merchant_risk_snapshots(transactions, snapshots, merchant_ids)
     frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True).dt.as_unit("us")
     return frame
+
+
+def replace_dataset(frame: pd.DataFrame, folder: Path) -> None:
+    """Make ``folder`` a parquet dataset holding only ``frame`` (as ``BATCH_PART_FILE``): a new history
+    replaces the old one, streamed rows included. A plain file of that name (an older layout) is replaced."""
+    if folder.is_file():
+        folder.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomically(frame, folder / BATCH_PART_FILE)
+    for part in folder.glob("*.parquet"):
+        if part.name != BATCH_PART_FILE:
+            part.unlink()
 
 
 def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> None:

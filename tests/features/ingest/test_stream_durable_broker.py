@@ -1,6 +1,6 @@
-"""A broker restart between two bursts, with Tansu's S3 storage engine on moto's server: the log and the
-group's committed offsets survive, so the ingestor resumes where it stopped, losing and re-applying
-nothing. Also the burst hook ``sahab up local`` calls, on the same durable broker."""
+"""A broker restart with Tansu's S3 storage engine on moto's server: the log and the group's committed offsets
+survive. The ingestor refuses that storage (its high watermarks are wrong, see ``local_broker``). Also the
+burst hook ``sahab up local`` calls, on the default in-memory broker."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from stream_helpers import StreamWorld, assert_online_store_holds, feature_store_with_definitions, make_environment
 
 from features.ingest.burst import stream_burst
@@ -21,6 +22,7 @@ from features.ingest.producer import produce_payloads
 from features.ingest.synthetic import synthetic_events
 from features.ingest.topics import ensure_topics
 from features.ingest.local_broker import LocalBroker, start_local_broker, stop_local_broker
+from environments.errors import ConfigError
 from environments.process_records import stop_child
 
 pytestmark = pytest.mark.slow
@@ -84,29 +86,65 @@ def burst(world: StreamWorld, count: int, seed: int) -> tuple[list, dict[int, in
     return events, produced.end_offsets
 
 
-def test_after_a_broker_restart_the_group_resumes_from_its_committed_offsets(
+def test_a_restarted_s3_backed_broker_keeps_the_log_and_the_committed_offsets(
     moto_s3: str, tmp_path: Path, loopback_port: int
 ) -> None:
     env = make_environment(tmp_path / "data", bootstrap_servers=f"127.0.0.1:{loopback_port}")
-    world = StreamWorld(env=env, store=feature_store_with_definitions(env))
+    world = StreamWorld(env=env, store=None)
     start_durable_broker(world, moto_s3, loopback_port)
     try:
-        first, first_end = burst(world, 1500, seed=61)
-        with Ingestor(env, store=world.store, connection=world.connection) as ingestor:
-            assert ingestor.run(until_offsets=first_end, max_seconds=120).applied == 1500
+        events, end_offsets = burst(world, 300, seed=61)
+        commit(world, {partition: offset for partition, offset in end_offsets.items()})
 
         assert stop_local_broker(env)
         start_durable_broker(world, moto_s3, loopback_port)
 
-        second, second_end = burst(world, 1500, seed=62)
-        with Ingestor(env, store=world.store, connection=world.connection) as ingestor:
-            resumed = ingestor.run(until_offsets=second_end, max_seconds=120)
+        assert read_values(world, end_offsets) == sorted(e.to_json_bytes() for e in events)
+        assert committed(world) == end_offsets
     finally:
         stop_local_broker(env)
 
-    assert sum(second_end.values()) == sum(first_end.values()) + 1500  # the log survived the restart
-    assert (resumed.caught_up, resumed.applied, resumed.duplicates) == (True, 1500, 0)
-    assert_online_store_holds(world.store, first + second)
+
+def test_the_ingestor_refuses_an_s3_backed_local_broker_naming_the_field(moto_s3: str, tmp_path: Path, loopback_port: int) -> None:
+    env = make_environment(tmp_path / "data", bootstrap_servers=f"127.0.0.1:{loopback_port}")
+    world = StreamWorld(env=env, store=feature_store_with_definitions(env))
+    start_durable_broker(world, moto_s3, loopback_port)
+    try:
+        with pytest.raises(ConfigError, match="'streaming.local_broker_storage' to memory://tansu/"):
+            Ingestor(env, store=world.store, connection=world.connection)
+    finally:
+        stop_local_broker(env)
+
+
+def commit(world: StreamWorld, offsets: dict[int, int]) -> None:
+    consumer = Consumer({**world.connection.client_config(), "group.id": world.env.streaming.consumer_group})
+    try:
+        consumer.commit(offsets=[TopicPartition(world.env.streaming.topic, p, o) for p, o in offsets.items()], asynchronous=False)
+    finally:
+        consumer.close()
+
+
+def committed(world: StreamWorld) -> dict[int, int]:
+    consumer = Consumer({**world.connection.client_config(), "group.id": world.env.streaming.consumer_group})
+    try:
+        found = consumer.committed([TopicPartition(world.env.streaming.topic, p) for p in range(world.env.streaming.partitions)], timeout=10)
+        return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
+    finally:
+        consumer.close()
+
+
+def read_values(world: StreamWorld, end_offsets: dict[int, int], timeout_s: float = 30) -> list[bytes]:
+    """Every record up to ``end_offsets``, read from the start without a group."""
+    consumer = Consumer({**world.connection.client_config(), "group.id": "durable-reader", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(world.env.streaming.topic, p, OFFSET_BEGINNING) for p in end_offsets])
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while len(values) < sum(end_offsets.values()) and time.monotonic() < deadline:
+            values += [m.value() for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+        return sorted(values)
+    finally:
+        consumer.close()
 
 
 def test_the_burst_hook_streams_events_until_the_online_store_has_them_all(tmp_path: Path) -> None:
