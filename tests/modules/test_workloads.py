@@ -109,6 +109,21 @@ def test_pods_read_the_environment_file_with_a_pod_data_folder_and_bind_address(
     assert in_pod.model_copy(update={"data_dir": env.data_dir, "serving": env.serving, "streaming": env.streaming}) == env
 
 
+def test_the_ingestor_scales_on_consumer_lag_between_its_bounds_with_a_volume_per_replica() -> None:
+    env = load_environment("prod")
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in render_workloads(env)}
+    spec = env.workloads.ingestor
+    hpa = objects[("HorizontalPodAutoscaler", "ingestor")]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "ingestor"}
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (spec.min_replicas, spec.max_replicas)
+    assert spec.max_replicas <= env.streaming.partitions
+    assert hpa["metrics"] == [{"type": "Pods", "pods": {"metric": {"name": "sahab_ingest_consumer_lag"},
+                                                       "target": {"type": "AverageValue", "averageValue": str(spec.lag_per_replica)}}}]
+    stateful = objects[("StatefulSet", "ingestor")]["spec"]
+    assert stateful["replicas"] == spec.min_replicas and stateful["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    assert objects[("PodDisruptionBudget", "ingestor")]["spec"]["maxUnavailable"] == 1
+
+
 def test_a_local_environment_has_no_cluster_workloads() -> None:
     with pytest.raises(ConfigError, match="'target: aws' and an 'account_id'"):
         render_workloads(load_environment("local"))
@@ -131,6 +146,8 @@ def _smb(**changes: Any) -> dict[str, Any]:
     ({"workloads__image_tag": "latest"}, "'workloads.image_tag': must be an immutable tag"),
     ({"workloads__scoring__image": {"repository": "scoring", "tag": "main"}}, "'workloads.scoring.image.tag': must be an immutable tag"),
     ({"account_id": None}, "'account_id' is required when 'target' is 'aws'"),
+    ({"workloads__ingestor__max_replicas": 4}, "'workloads.ingestor.max_replicas' (4) must be <= 'streaming.partitions' (3)"),
+    ({"workloads__ingestor__min_replicas": 3, "workloads__ingestor__max_replicas": 2}, "'min_replicas' (3) must be <= 'max_replicas' (2)"),
 ])
 def test_the_schema_refuses_a_workload_spec_that_cannot_run(changes, message) -> None:
     data = _smb(**changes)

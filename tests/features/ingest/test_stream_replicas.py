@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from stream_helpers import StreamWorld, assert_online_store_holds, write_environment_file
 from stream_processes import (
+    SAHAB,
     Stream,
     assert_dead_letters_are_exactly,
     assert_offline_rows_are_exactly,
@@ -86,3 +87,18 @@ def test_one_of_three_replicas_sigkilled_mid_stream_loses_nothing(world: StreamW
     assert_online_store_holds(world.store, valid)
     assert_offline_rows_are_exactly(world, valid)
     assert_dead_letters_are_exactly(world, first.malformed | second.malformed)
+
+
+def test_the_replicas_option_runs_n_processes_in_one_group_until_caught_up(world: StreamWorld, tmp_path: Path) -> None:
+    env_file = write_environment_file(world.env, tmp_path / "env")
+    stream = Stream(world, count=900, malformed=0, seed=111)
+    run = subprocess.run(
+        [SAHAB, "stream", "ingest", "--env", str(env_file), "--replicas", "2", "--until-caught-up", "--max-seconds", "120"],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    finished = re.findall(r"(replica-\d) stopped \((\w+)\): applied (\d+)", run.stdout)
+    assert sorted(name for name, _, _ in finished) == ["replica-0", "replica-1"]
+    assert sum(int(applied) for _, _, applied in finished) == 900
+    assert committed_total(world) == 900
+    assert_online_store_holds(world.store, stream.valid)
