@@ -9,9 +9,17 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: setup test demo down bench clean
+.PHONY: setup system-tools test demo down bench clean
 
 setup: $(STAMP) $(CHECKOV_STAMP)
+
+## system-tools: what the test suite runs besides Python (redis-server: the cloud feature-store tests start their
+## own on 127.0.0.1), installed with apt where missing
+system-tools:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "setup: installing redis-server (the cloud feature-store tests start their own on 127.0.0.1)"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
 $(STAMP): pyproject.toml tools/python-lock.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
@@ -26,7 +34,7 @@ $(CHECKOV_STAMP): tools/checkov-requirements.txt
 	touch $@
 
 ## make test: create .venv, install, run the whole test suite (exit 5 "no tests" counts as a failure here)
-test: setup
+test: setup system-tools
 	$(VENV)/bin/python -m pytest
 
 ## make demo: the main job, the whole SMB stack on this machine with embedded defaults

@@ -63,46 +63,80 @@ def _json_default(value: Any) -> Any:
 
 
 class PredictionSink(Protocol):
-    """Where prediction records go. ``write`` must not raise for a healthy destination."""
+    """Where prediction records go. ``write`` raises when the destination fails (the request is refused);
+    ``probe`` raises while it cannot take a write (readiness)."""
 
     def write(self, records: Sequence[PredictionRecord]) -> None: ...
+
+    def probe(self) -> None: ...
 
     def close(self) -> None: ...
 
 
 class JsonlPredictionSink:
-    """Appends one JSON line per record to a per-process, per-day file; flushed after each batch."""
+    """Appends one JSON line per record to a per-process, per-day file: each batch whole, or not at all.
+
+    A batch is written with ``os.write`` on an ``O_APPEND`` descriptor (no user-space buffer). When the
+    write fails (a full disk, a read-only folder) the file is cut back to its length before the batch and
+    the error is raised: no record of a request that is answered with an error, and none appears later
+    when space returns (a buffered file would write it on its next flush).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
         self._day: str | None = None
-        self._handle: Any = None
+        self._fd: int | None = None
 
-    def _file_for_today(self) -> Any:
+    def _file_for_today(self) -> int:
         day = datetime.now(UTC).strftime("%Y%m%d")
-        if day != self._day:
-            if self._handle is not None:
-                self._handle.close()
+        if day != self._day or self._fd is None:
+            self._close_file()
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.directory / f"predictions-{day}-{os.getpid()}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+            path = self.directory / f"predictions-{day}-{os.getpid()}.jsonl"
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._day = day
-        return self._handle
+        return self._fd
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
         if not records:
             return
-        text = "".join(record.to_json() + "\n" for record in records)
+        data = "".join(record.to_json() + "\n" for record in records).encode("utf-8")
         with self._lock:
-            handle = self._file_for_today()
-            handle.write(text)
-            handle.flush()
+            fd = self._file_for_today()
+            before = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError:
+                try:
+                    os.ftruncate(fd, before)
+                except OSError:
+                    self._close_file()  # the next write reopens; a torn last line is skipped by readers
+                raise
+
+    def probe(self) -> None:
+        """Raise if a write in the log folder fails now (``/readyz``): a few bytes, synced, then removed."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f".probe-{os.getpid()}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._lock:
-            if self._handle is not None:
-                self._handle.close()
-                self._handle, self._day = None, None
+            self._close_file()
+
+    def _close_file(self) -> None:
+        """Close the day's file (the caller holds the lock)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd, self._day = None, None
 
 
 class KafkaPredictionSink:
@@ -129,6 +163,11 @@ class KafkaPredictionSink:
             self._producer.produce(self.topic, key=record.customer_id, value=record.to_json(),
                                    on_delivery=self._on_delivery)
         self._producer.poll(0)
+
+    def probe(self) -> None:
+        """Raise while deliveries fail (``/readyz``)."""
+        if self._failures:
+            raise ConnectionError(f"prediction log topic '{self.topic}': {self._failures[-1]}")
 
     def close(self) -> None:
         left = self._producer.flush(self._flush_timeout_s)

@@ -71,7 +71,16 @@ class ServingConfig(SettingsModel):
     )
     canary: CanaryConfig | None = Field(default=None, description="Automatic rollback rules. Default: none.")
     max_batch_size: int = Field(default=256, ge=2, description="Items per request; larger requests get 413. Default: 256.")
-    workers: int = Field(default=1, ge=1, description="BentoML worker processes. Default: 1.")
+    workers: int = Field(
+        default=2, ge=1,
+        description="BentoML worker processes: with two, a killed worker leaves the other answering while it restarts. "
+        "Default: 2.",
+    )
+    online_read_timeout_ms: int = Field(
+        default=100, ge=5, le=10_000,
+        description="Bound on one online-store read (SQLite's lock wait, Redis's socket); past it /score answers 503. "
+        "Default: 100.",
+    )
     adaptive_batching: bool = Field(
         default=False,
         description="Merge concurrent requests into one model call (BentoML's batchable API). Off by default: "

@@ -110,7 +110,7 @@ def build_scorer(
     logger = serving_logger()
     models, manifest = load_variant_models(env, logger)
     store = feature_store_for(env)
-    features = OnlineFeatures(store, manifest.feature_service)
+    features = OnlineFeatures(store, manifest.feature_service, read_timeout_ms=env.serving.online_read_timeout_ms)
     return Scorer(
         models=models,
         router=Router(env.serving, weights_file=weights_file_for(env)),

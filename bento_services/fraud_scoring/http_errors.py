@@ -8,9 +8,11 @@ of Sahab is the common one for JSON APIs (FastAPI's too):
 |-----------------------------------------------|--------|------------------------------------------|
 | malformed JSON, wrong type, missing/unknown field | 422 | ``error`` + ``fields`` (dotted paths) + ``detail`` |
 | more items than ``serving.max_batch_size``    | 413    | ``error`` naming the count and the limit |
+| a dependency failed (``dependencies``)        | 503    | ``error`` + ``dependency`` + ``retry_after_s``, and a ``Retry-After`` header |
+| ``GET /readyz`` while a dependency fails      | 503    | ``{"ready": false, "failing": {dependency: why}}`` |
 
-``ClientErrorMiddleware`` rewrites only those two statuses, only on responses BentoML produced, and
-counts them in ``sahab_rejected_requests``. Nothing else passes through it differently.
+``ClientErrorMiddleware`` rewrites only those statuses, only on responses BentoML produced, and counts the
+4xx ones in ``sahab_rejected_requests``. Nothing else passes through it differently.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from bentoml.exceptions import BentoMLException
 
+from bento_services.fraud_scoring.dependencies import LAST_READINESS, RETRY_AFTER_S, recent_failure
 from bento_services.fraud_scoring.metrics import serving_metrics
 
 Scope = MutableMapping[str, Any]
@@ -63,15 +66,30 @@ def plain_error_body(bentoml_body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"error": str(data)}
 
 
-class ClientErrorMiddleware:
-    """ASGI middleware: 400 validation answers become 422 with field names; 413 bodies become objects."""
+def dependency_body(bentoml_body: bytes) -> dict[str, Any]:
+    """A 503 caused by a dependency: the failure's body (``dependencies.recent_failure``); other 503s (an overloaded
+    batcher) pass as objects."""
+    return recent_failure() or plain_error_body(bentoml_body)
 
-    REWRITTEN = {400: (422, validation_body), 413: (413, plain_error_body)}
+
+def readiness_body(_bentoml_body: bytes) -> dict[str, Any]:
+    """``/readyz`` when not ready: which dependencies fail and why (from this worker's last check)."""
+    return {"ready": False, "failing": dict(LAST_READINESS)}
+
+
+class ClientErrorMiddleware:
+    """ASGI middleware: 400 validation answers become 422 with field names; 413 bodies become objects; 503s name
+    the dependency (with ``Retry-After``); a 503 ``/readyz`` names what fails."""
+
+    REWRITTEN = {400: (422, validation_body), 413: (413, plain_error_body), 503: (503, dependency_body)}
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == "/readyz":
+            await self._readiness(scope, receive, send)
+            return
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
@@ -91,11 +109,32 @@ class ClientErrorMiddleware:
 
         await self.app(scope, receive, rewriting_send)
 
-    async def _send_rewritten(self, start: Message, body: bytes, send: Send) -> None:
-        status, rewrite = self.REWRITTEN[start["status"]]
-        payload = json.dumps(rewrite(body)).encode("utf-8")
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(payload)).encode("ascii")))
-        serving_metrics().rejected_requests.labels(status=str(status)).inc()
+    async def _readiness(self, scope: Scope, receive: Receive, send: Send) -> None:
+        held: dict[str, Any] = {}
+
+        async def readiness_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                held["start"] = message
+                return
+            if message["type"] == "http.response.body" and "start" in held:
+                if not message.get("more_body"):
+                    await self._send_rewritten(held["start"], b"", send, rewrite=readiness_body)
+                return
+            await send(message)
+
+        await self.app(scope, receive, readiness_send)
+
+    async def _send_rewritten(
+        self, start: Message, body: bytes, send: Send, rewrite: Callable[[bytes], dict[str, Any]] | None = None
+    ) -> None:
+        status, default_rewrite = self.REWRITTEN[start["status"]]
+        content = (rewrite or default_rewrite)(body)
+        payload = json.dumps(content).encode("utf-8")
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")]
+        headers += [(b"content-length", str(len(payload)).encode("ascii")), (b"content-type", b"application/json")]
+        if status == 503 and "dependency" in content:
+            headers.append((b"retry-after", str(RETRY_AFTER_S).encode("ascii")))
+        if status < 500:
+            serving_metrics().rejected_requests.labels(status=str(status)).inc()
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -26,6 +26,7 @@ class ServingMetrics:
     unknown_entities: Counter
     canary_rollbacks: Counter
     batch_items: Histogram
+    dependency_failures: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> ServingMetrics:
@@ -43,6 +44,9 @@ class ServingMetrics:
             canary_rollbacks=Counter("sahab_canary_rollbacks", "Automatic canary rollbacks.", ["variant"], registry=registry),
             batch_items=Histogram("sahab_batch_items", "Items per model call after adaptive batching.",
                                   buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), registry=registry),
+            dependency_failures=Counter("sahab_dependency_failures", "Failed or too slow uses of a dependency "
+                                        "(online_store, prediction_log), by kind (timeout, locked, disk_full, ...).",
+                                        ["dependency", "kind"], registry=registry),
         )
 
 

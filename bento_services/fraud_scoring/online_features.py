@@ -61,11 +61,12 @@ class ItemFeatures:
 class OnlineFeatures:
     """Reads the model's feature service for a batch of transactions from a ``feast.FeatureStore``'s online store."""
 
-    def __init__(self, store: Any, feature_service: str) -> None:
+    def __init__(self, store: Any, feature_service: str, *, read_timeout_ms: int = 100) -> None:
         from feast.infra.online_stores.helpers import get_online_store_from_config
         from feast.infra.online_stores.sqlite import SqliteOnlineStore
 
         self.store = store
+        self.read_timeout_s = read_timeout_ms / 1000.0
         self.service = store.get_feature_service(feature_service)
         self.reads = self._view_reads()
         self.groups = self._entity_groups()
@@ -73,6 +74,22 @@ class OnlineFeatures:
         self.online_store = get_online_store_from_config(store.config.online_store)
         #: SQLite is read inside this process (sub-millisecond, no waiting on a network); any other store is not.
         self.reads_in_process = isinstance(self.online_store, SqliteOnlineStore)
+        if self.reads_in_process:
+            # A writer holding the file's lock makes a read wait up to SQLite's busy timeout (Python's default: 5 s,
+            # on the event loop); bound it. Feast opens one connection per store object and keeps it (``_get_conn``).
+            connection = self.online_store._get_conn(store.config)  # noqa: SLF001 - the store's own connection
+            connection.execute(f"PRAGMA busy_timeout = {read_timeout_ms:d}")
+        elif store.config.online_store.type == "redis":
+            # Redis: the same bound on every socket operation of the serving client (Feast keeps one client).
+            client = self.online_store._get_client(store.config.online_store)  # noqa: SLF001 - the store's own client
+            client.connection_pool.connection_kwargs.update(
+                socket_timeout=self.read_timeout_s, socket_connect_timeout=self.read_timeout_s
+            )
+
+    def probe(self) -> None:
+        """One bounded read of every view (``/readyz``); raises when the store cannot answer."""
+        for read in self.reads:
+            self._read(read, ["readiness-probe"])
 
     def _view_reads(self) -> list[ViewRead]:
         """One read per view of the service; refuses at start-up what ``get_online_features`` would treat otherwise."""

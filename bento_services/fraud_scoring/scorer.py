@@ -4,7 +4,9 @@ This is the service's work without BentoML, so it runs the same under ``bentoml 
 test, or in a notebook. A batch may merge many HTTP requests (adaptive batching), so nothing in a
 batch may fail the others: a variant that raises answers through its fallback variant and is
 counted as an error (which is what rolls a canary back), and a failing shadow never touches the
-answers. Only an unavailable online store fails the batch.
+answers. Only an unavailable dependency fails the batch: the online store (no score on default
+features) or the prediction log (no answer without its record); both raise ``DependencyUnavailable``
+(HTTP 503) and are tracked by ``health`` for readiness.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from bento_services.fraud_scoring.dependencies import ONLINE_STORE, PREDICTION_LOG, DependencyHealth
 from bento_services.fraud_scoring.metrics import ServingMetrics
 from bento_services.fraud_scoring.model_runtime import VariantModel
 from bento_services.fraud_scoring.online_features import ItemFeatures, OnlineFeatures
@@ -45,6 +48,7 @@ class Scorer:
         metrics: ServingMetrics,
         score_threshold: float,
         logger: logging.Logger,
+        health: DependencyHealth | None = None,
     ) -> None:
         self.models = models
         self.router = router
@@ -53,11 +57,16 @@ class Scorer:
         self.metrics = metrics
         self.score_threshold = score_threshold
         self.logger = logger
+        self.health = health or DependencyHealth(
+            on_failure=lambda dependency, kind: metrics.dependency_failures.labels(dependency=dependency, kind=kind).inc()
+        )
+        self.health.add_probe(ONLINE_STORE, features.probe)
+        self.health.add_probe(PREDICTION_LOG, sink.probe)
 
     def score(self, transactions: Sequence[TransactionIn]) -> list[TransactionScore]:
         started = time.perf_counter()
         self.router.refresh()
-        looked_up = self.features.lookup(transactions)
+        looked_up = self.lookup(transactions)
         records = [model_record(t, f) for t, f in zip(transactions, looked_up, strict=True)]
         routed = [self.router.assign(t.customer_id) for t in transactions]
 
@@ -83,6 +92,15 @@ class Scorer:
         answers = self._answers(transactions, looked_up, scores, answered_by, fallback_from)
         self._log(transactions, looked_up, records, answers, shadow_scores, latency_ms)
         return answers
+
+    def lookup(self, transactions: Sequence[TransactionIn]) -> list[ItemFeatures]:
+        """The online features, or ``DependencyUnavailable`` (never a score on default features)."""
+        try:
+            looked_up = self.features.lookup(transactions)
+        except Exception as exc:  # noqa: BLE001 - any store failure is the store's, answered 503
+            raise self.health.failed(ONLINE_STORE, exc) from exc
+        self.health.succeeded(ONLINE_STORE)
+        return looked_up
 
     def warm_up(self, example: TransactionIn) -> None:
         """One online read and one call per model, not logged as predictions: the first of each is slow (lazy
@@ -165,7 +183,11 @@ class Scorer:
         if shadow is not None and shadow_scores is not None:
             self.metrics.predictions.labels(variant=shadow, model_version=self.models[shadow].version_id,
                                             shadow="true").inc(len(transactions))
-        self.sink.write(log)
+        try:
+            self.sink.write(log)
+        except Exception as exc:  # noqa: BLE001 - no answer without its record: the request is refused (503)
+            raise self.health.failed(PREDICTION_LOG, exc) from exc
+        self.health.succeeded(PREDICTION_LOG)
         self.logger.info("scored", extra={"fields": {
             "items": len(answers), "latency_ms": round(latency_ms, 3),
             "variants": dict(Counter(a.variant for a in answers)),

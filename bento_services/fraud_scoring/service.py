@@ -9,7 +9,8 @@ message naming the version and the check. Routes:
 |------------------|--------------------------------------------------------------------------------|
 | ``POST /score``  | ``{"transactions": [...]}`` -> one ``TransactionScore`` per transaction, in order |
 | ``POST /routing``| live weights, rollbacks, versions per variant                                  |
-| ``/healthz /livez /readyz /metrics /docs.json`` | BentoML's own (``/metrics``: Prometheus)      |
+| ``/readyz``      | 200 when every dependency answers now; else 503 naming them (``dependencies``) |
+| ``/healthz /livez /metrics /docs.json`` | BentoML's own (``/metrics``: Prometheus); liveness ignores dependencies |
 
 ``/score`` uses BentoML's adaptive batching when ``serving.adaptive_batching`` is on: concurrent
 requests are merged into one model call of at most ``serving.max_batch_size`` items, waiting at
@@ -83,6 +84,9 @@ Scores = Annotated[list[TransactionScore], ContentType("application/json")]
 #: ``/score`` answers carry none. Drop the entry to trace scoring once an exporter is configured.
 UNTRACED_ROUTES = ["/score$"]
 
+#: The longest ``/readyz`` waits for the dependency probes (a probe past it means not ready).
+READY_PROBE_TIMEOUT_S = 0.08
+
 
 @bentoml.service(
     name="fraud_scoring",
@@ -119,6 +123,15 @@ class FraudScoring:
         if self.scorer.features.reads_in_process:
             return self.scorer.score(transactions)
         return await asyncio.to_thread(self.scorer.score, transactions)
+
+    async def __is_ready__(self) -> bool:
+        """Ready while every dependency answers a bounded probe (``dependencies``); the probes run off the event
+        loop, so a stalled request never delays the answer past ``READY_PROBE_TIMEOUT_S``."""
+        try:
+            failing = await asyncio.wait_for(asyncio.to_thread(self.scorer.health.failing), READY_PROBE_TIMEOUT_S)
+        except TimeoutError:
+            failing = self.scorer.health.timed_out(READY_PROBE_TIMEOUT_S)
+        return not failing
 
     @bentoml.api
     def routing(self) -> RoutingState:

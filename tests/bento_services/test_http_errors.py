@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bento_services.fraud_scoring import http_errors
+from bento_services.fraud_scoring.dependencies import DependencyHealth
 from bento_services.fraud_scoring.metrics import ServingMetrics
 
 PYDANTIC_400 = {
@@ -35,12 +37,24 @@ async def fine(_request) -> Response:
     return JSONResponse({"ok": True})
 
 
+GENERIC_5XX = {"error": "An unexpected error has occurred, please check the server log."}  # BentoML's body for any 5xx
+
+
+async def unavailable(_request) -> Response:
+    return JSONResponse(GENERIC_5XX, status_code=503)
+
+
+async def not_ready(_request) -> Response:
+    return Response("Service is not ready because .__is_ready__() returns False.", status_code=503)
+
+
 @pytest.fixture
 def client(monkeypatch):
     metrics = ServingMetrics.create(CollectorRegistry())
     monkeypatch.setattr(http_errors, "serving_metrics", lambda: metrics)
     app = Starlette(routes=[Route("/invalid", validation_failure, methods=["POST", "GET"]),
-                            Route("/large", too_large, methods=["POST"]), Route("/fine", fine, methods=["POST"])])
+                            Route("/large", too_large, methods=["POST"]), Route("/fine", fine, methods=["POST"]),
+                            Route("/score", unavailable, methods=["POST"]), Route("/readyz", not_ready, methods=["GET"])])
     transport = httpx.ASGITransport(app=http_errors.ClientErrorMiddleware(app))
     return httpx.AsyncClient(transport=transport, base_url="http://test"), metrics
 
@@ -79,6 +93,33 @@ async def test_other_answers_pass_through_unchanged(client) -> None:
     assert (await http.post("/fine")).json() == {"ok": True}
     get = await http.get("/invalid")  # only POST API answers are rewritten
     assert get.status_code == 400 and json.loads(get.content) == PYDANTIC_400
+
+
+@pytest.mark.anyio
+async def test_a_dependency_503_names_the_dependency_and_says_when_to_retry(client) -> None:
+    http, metrics = client
+    DependencyHealth().failed("online_store", sqlite3.OperationalError("database is locked"))
+    response = await http.post("/score")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json() == {"error": "online store unavailable: locked: database is locked",
+                               "dependency": "online_store", "retry_after_s": 1}
+    assert metrics.rejected_requests.labels(status="503")._value.get() == 0  # a 503 is not the client's fault
+
+
+@pytest.mark.anyio
+async def test_readiness_503_names_what_fails(client) -> None:
+    http, _ = client
+    health = DependencyHealth()
+
+    def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    health.add_probe("prediction_log", full_disk)
+    health.add_probe("online_store", lambda: None)
+    assert health.failing() == {"prediction_log": "disk_full: [Errno 28] No space left on device"}
+    response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"ready": False, "failing": {"prediction_log": "disk_full: [Errno 28] No space left on device"}}
 
 
 @pytest.fixture

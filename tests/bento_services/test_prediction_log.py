@@ -51,3 +51,46 @@ def test_a_torn_last_line_is_skipped_and_the_rest_is_kept(tmp_path) -> None:
     log = next(tmp_path.glob("predictions-*.jsonl"))
     log.write_text(log.read_text() + '{"transaction_id": "t2", "sco')
     assert list(read_predictions(tmp_path)["transaction_id"]) == ["t1"]
+
+
+def test_a_write_to_a_full_disk_raises_and_leaves_no_record_now_or_later(tmp_path) -> None:
+    """``/dev/full`` answers every write with ENOSPC: a real full disk, for the day's file only."""
+    import errno
+    import os
+
+    import pytest
+
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(1)])
+    day_file = next(tmp_path.glob("predictions-*.jsonl"))
+    assert os.stat(day_file).st_mode & 0o777 == 0o600  # records name customers: the owner only
+    sink.close()
+    kept = day_file.read_bytes()
+    day_file.unlink()
+    day_file.symlink_to("/dev/full")
+    with pytest.raises(OSError) as full:
+        sink.write([record(2), record(3)])
+    assert full.value.errno == errno.ENOSPC
+
+    day_file.unlink()  # space returns: the file is writable again
+    day_file.write_bytes(kept)
+    sink.write([record(4)])
+    sink.close()
+    assert list(read_predictions(tmp_path)["transaction_id"]) == ["t1", "t4"]
+
+
+def test_probe_raises_while_the_folder_cannot_take_a_write(tmp_path) -> None:
+    import subprocess
+
+    import pytest
+
+    sink = JsonlPredictionSink(tmp_path)
+    sink.probe()
+    subprocess.run(["chattr", "+i", str(tmp_path)], check=True)  # root ignores modes, not immutability
+    try:
+        with pytest.raises(OSError):
+            sink.probe()
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path)], check=True)
+    sink.probe()
+    assert not list(tmp_path.iterdir())  # the probe leaves nothing behind

@@ -73,6 +73,12 @@ def test_malformed_json_is_422_and_the_service_keeps_serving(ab_server) -> None:
     assert score(record.url, [transaction("c000001")])[0]["score"] >= 0
 
 
+def test_an_unknown_field_alone_is_422_naming_it(ab_server) -> None:
+    _, _, record = ab_server
+    response = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000001", colour="red")]})
+    assert response.status_code == 422 and response.json()["fields"] == ["transactions.0.colour"]
+
+
 def test_wrong_types_are_422_naming_every_field(ab_server) -> None:
     _, _, record = ab_server
     bad = transaction("c000001", amount_aed="lots", hour=25, channel="fax", colour="red")
