@@ -225,9 +225,16 @@ def _parse_reports(
         if report is None:
             problems.append(f"Checkov produced no {framework} report (it scanned nothing)")
             continue
+        # Checkov counts the files it could not parse in its summary (the results carry no list of them in its
+        # JSON output): any count means part of the stacks was never checked
         parse_errors = report.get("results", {}).get("parsing_errors", [])
-        if parse_errors:
-            problems.append(f"Checkov could not parse {parse_errors}")
+        unparsed = int(report.get("summary", {}).get("parsing_errors", 0) or 0)
+        if parse_errors or unparsed:
+            problems.append(
+                f"Checkov could not parse {max(unparsed, len(parse_errors))} {framework} file(s)"
+                + (f": {parse_errors}" if parse_errors else "")
+                + "; what it could not read was never checked"
+            )
         version = report.get("summary", {}).get("checkov_version")
         if version != tool.pinned_version:
             problems.append(f"Checkov {version} ran, but the gate is pinned to {tool.pinned_version}: run `make setup`")

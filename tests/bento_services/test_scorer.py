@@ -63,8 +63,10 @@ def test_a_request_feature_overrides_the_online_store(ab_env, known_items, tmp_p
 
 
 def test_every_prediction_is_logged_with_features_score_version_variant_and_latency(ab_env, known_items, tmp_path) -> None:
-    answers = scorer_for(ab_env, tmp_path).score([TransactionIn(**item) for item in known_items[:5]])
+    scorer = scorer_for(ab_env, tmp_path)  # held until the log is read: a sink that only writes when freed must fail
+    answers = scorer.score([TransactionIn(**item) for item in known_items[:5]])
     log = read_predictions(tmp_path)
+    assert scorer.sink is not None
     assert list(log["transaction_id"]) == [a.transaction_id for a in answers]
     assert list(log["score"]) == pytest.approx([a.score for a in answers])
     assert list(log["variant"]) == [a.variant for a in answers]
