@@ -35,13 +35,13 @@ from environments import ServingConfig
 
 log = logging.getLogger(__name__)
 
-_HASH_KEY = b"sahab-routing-v1"
 _TWO_TO_64 = float(2**64)
 
 
-def entity_point(entity_id: str) -> float:
-    """Where an entity falls in [0, 1): the first 8 bytes of a keyed BLAKE2b digest of its id."""
-    digest = hashlib.blake2b(entity_id.encode("utf-8"), digest_size=8, key=_HASH_KEY).digest()
+def entity_point(entity_id: str, key: bytes) -> float:
+    """Where an entity falls in [0, 1): the first 8 bytes of a BLAKE2b digest of its id keyed with the environment's
+    secret routing key (``serving_secrets.routing_key``), so no caller can choose ids that land on a variant."""
+    digest = hashlib.blake2b(entity_id.encode("utf-8"), digest_size=8, key=key).digest()
     return int.from_bytes(digest, "big") / _TWO_TO_64
 
 
@@ -57,12 +57,13 @@ class Rollback:
 class Router:
     """Chooses the variant for each entity and applies canary rollbacks. Thread-safe."""
 
-    def __init__(self, serving: ServingConfig, *, weights_file: WeightsFile | None = None) -> None:
+    def __init__(self, serving: ServingConfig, *, routing_key: bytes, weights_file: WeightsFile | None = None) -> None:
         self.variants: list[str] = [v.name for v in serving.variants]
         self.shadow: str | None = serving.shadow_variant
         self.canary_variant: str | None = serving.canary.variant if serving.canary else None
         self._configured = {v.name: v.weight for v in serving.variants}
         self._weights_file = weights_file
+        self._routing_key = routing_key
         self._canary = CanaryMonitor(serving.canary) if serving.canary else None
         self._lock = threading.Lock()
         self._state = WeightsState(weights=dict(self._configured), reason="environment file")
@@ -129,7 +130,7 @@ class Router:
     # ---- assignment ------------------------------------------------------------------------
     def assign(self, entity_id: str) -> str:
         """The live variant for this entity (sticky while the weights stay the same)."""
-        index = bisect_right(self._bounds, entity_point(entity_id))
+        index = bisect_right(self._bounds, entity_point(entity_id, self._routing_key))
         return self._live[min(index, len(self._live) - 1)]
 
     def fallback_for(self, variant: str) -> str | None:

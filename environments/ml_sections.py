@@ -57,6 +57,11 @@ class ServingConfig(SettingsModel):
     """The BentoML fraud-scoring service: variants and routing, runtime tuning, prediction log."""
 
     host: str = Field(default="127.0.0.1", description="Bind address. Default: 127.0.0.1.")
+    auth: Literal["none", "bearer"] | None = Field(
+        default=None,
+        description="Bearer tokens (stored hashed) on every route but /livez, /readyz, /healthz. "
+        "Default: bearer in the cloud, none locally (then 'host' must be a loopback address).",
+    )
     port: int = Field(default=3000, ge=1, le=65535, description="Default: 3000.")
     variants: list[VariantConfig] = Field(
         min_length=1,

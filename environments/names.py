@@ -62,3 +62,13 @@ def iam_role_arn(account_id: str, role_name: str, partition: str = "aws") -> str
 def auth_token_secret(store_name: str) -> str:
     """``<store name>/auth-token``: the Secrets Manager secret that holds a Redis store's AUTH token."""
     return f"{store_name}/auth-token"
+
+
+def routing_key_secret(env_name: str) -> str:
+    """``sahab-<env>-routing-key``: the Secrets Manager secret of the scoring service's routing key."""
+    return resource_name(env_name, "routing-key")
+
+
+def api_tokens_secret(env_name: str) -> str:
+    """``sahab-<env>-api-tokens``: the Secrets Manager secret listing the digests of the scoring API's tokens."""
+    return resource_name(env_name, "api-tokens")

@@ -16,6 +16,8 @@ Node pools (the AMI type each architecture gets is the construct's business, in 
 
 from __future__ import annotations
 
+import ipaddress
+
 import re
 from collections.abc import Mapping, Sequence
 
@@ -114,3 +116,13 @@ def weight_problems(weights: Mapping[str, float], *, shadow: str | None = None) 
             f"(value: {weights[shadow]:g})"
         )
     return problems
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): a bind only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

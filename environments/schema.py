@@ -35,6 +35,7 @@ from environments.ml_sections import (
     TrainingConfig,
 )
 from environments.names import resource_name
+from environments.rules import is_loopback_host
 from environments.settings_model import SettingsModel
 from environments.workload_sections import WorkloadsConfig
 
@@ -163,6 +164,11 @@ class Environment(SettingsModel):
                     f"'kafka.broker_count' ({self.kafka.broker_count}) must be a multiple of "
                     f"'network.az_count' ({self.network.az_count}) when 'kafka.mode' is 'provisioned'"
                 )
+        if self.serving_auth == "none" and not is_loopback_host(self.serving.host):
+            problems.append(
+                f"'serving.host' {self.serving.host!r} is reachable beyond this machine: set 'serving.auth: bearer' "
+                "(tokens from `sahab serve token create`) or bind 127.0.0.1"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -194,6 +200,11 @@ class Environment(SettingsModel):
         """Local working folder of this environment (offline store, models, logs), absolute."""
         path = Path(self.data_dir.format(name=self.name))
         return path if path.is_absolute() else (root or project_root()) / path
+
+    @property
+    def serving_auth(self) -> str:
+        """``serving.auth``, resolved: bearer tokens in the cloud, none on this machine, unless set."""
+        return self.serving.auth or ("bearer" if self.is_cloud else "none")
 
     @property
     def feature_overrides_allowed(self) -> bool:

@@ -12,6 +12,8 @@ Three things, all derived from the environment's one ``workloads`` spec:
 | service account | models bucket | data bucket | signing key | Redis AUTH | Kafka                                   |
 |-----------------|---------------|-------------|-------------|------------|-----------------------------------------|
 | scoring         | read          | read        | verify      | read       | write the prediction topic              |
+
+The scoring role also reads the service's routing key and API-token digests (``ServingSecrets``, made here).
 | ingestor        | -             | read/write  | -           | read       | read transactions, write the DLQ, group |
 | feast           | -             | read/write  | -           | read       | -                                       |
 | training        | read/write    | read        | sign        | -          | -                                       |
@@ -24,6 +26,7 @@ from typing import Any
 
 from environments import Environment, names
 from modules.cdk import Construct, Fn, iam_role, kubernetes_manifest, kubernetes_provider
+from modules.serving_secrets import ServingSecrets, ServingSecretsProps
 from modules.workloads.manifests import render_workloads
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack
@@ -82,6 +85,11 @@ class WorkloadsStack(LayerStack):
             keys.grant_verify(roles[account])
         for account in ("scoring", "ingestor", "feast"):
             data.online_store.grant_auth_token_read(roles[account])
+        self.serving_secrets = ServingSecrets(self, "ServingSecrets", props=ServingSecretsProps(
+            routing_key_name=names.routing_key_secret(env.name), tokens_name=names.api_tokens_secret(env.name),
+            key=keys.key("data"),
+        ))
+        self.serving_secrets.grant_read(roles["scoring"])
         if data.kafka is not None:
             streaming = env.streaming
             data.kafka.grant_client(roles["scoring"], write_topics=(env.serving.prediction_topic,))

@@ -16,6 +16,7 @@ from bento_services.fraud_scoring.online_features import OnlineFeatures
 from bento_services.fraud_scoring.scorer import Scorer
 from bento_services.json_logging import serving_logger
 from bento_services.prediction_log import PredictionSink, sink_for
+from bento_services.serving_secrets import routing_key
 from bento_services.routing import Router
 from bento_services.weights_file import WeightsFile
 from environments import Environment, ServingConfig
@@ -113,7 +114,7 @@ def build_scorer(
     features = OnlineFeatures(store, manifest.feature_service, read_timeout_ms=env.serving.online_read_timeout_ms)
     return Scorer(
         models=models,
-        router=Router(env.serving, weights_file=weights_file_for(env)),
+        router=Router(env.serving, routing_key=routing_key(env), weights_file=weights_file_for(env)),
         features=features,
         sink=sink or sink_for(env),
         metrics=metrics or serving_metrics(),

@@ -10,6 +10,7 @@ message naming the version and the check. Routes:
 | ``POST /score``  | ``{"transactions": [...]}`` -> one ``TransactionScore`` per transaction, in order |
 | ``POST /routing``| live weights, rollbacks, versions per variant                                  |
 | ``/readyz``      | 200 when every dependency answers now; else 503 naming them (``dependencies``) |
+| (all but ``/livez /readyz /healthz``) | ``Authorization: Bearer <token>`` when ``serving.auth`` is ``bearer`` (``auth``) |
 | ``/healthz /livez /metrics /docs.json`` | BentoML's own (``/metrics``: Prometheus); liveness ignores dependencies |
 
 ``/score`` uses BentoML's adaptive batching when ``serving.adaptive_batching`` is on: concurrent
@@ -140,5 +141,11 @@ class FraudScoring:
 
 
 FraudScoring.add_asgi_middleware(ClientErrorMiddleware)
+if ENVIRONMENT.serving_auth == "bearer" and not BUILDING_IMAGE:
+    from bento_services.fraud_scoring.auth import BearerAuthMiddleware
+    from bento_services.serving_secrets import api_tokens
+
+    # Added last, so it runs first: an unauthenticated request is refused before anything parses it.
+    FraudScoring.add_asgi_middleware(BearerAuthMiddleware, tokens=api_tokens(ENVIRONMENT))
 
 __all__ = ["EXAMPLE_INPUT", "FraudScoring"]

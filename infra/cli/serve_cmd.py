@@ -116,5 +116,40 @@ def _print_weights(env: Environment, state: WeightsState | None) -> None:
     console.print(table)
 
 
+token_app = typer.Typer(help="API tokens of the service (serving.auth: bearer), stored hashed.", no_args_is_help=True)
+serve_app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create_command(
+    name: Annotated[str, typer.Option(help="Who the token is for, e.g. checkout-gateway (for revoking it later).")],
+    env_name: EnvOption = "local",
+) -> None:
+    """Make a token and store its SHA-256 (local environments); the token is printed once, keep it."""
+    from bento_services.serving_secrets import create_local_token, tokens_secret_name
+
+    env = load_environment(env_name)
+    if env.is_cloud:
+        raise ConfigError(
+            f"cloud tokens live in Secrets Manager ({tokens_secret_name(env)!r}, JSON {{\"tokens\": [{{\"name\", "
+            "\"sha256\"}]}}): add the SHA-256 of a new token there; the service reads it within a minute"
+        )
+    token = create_local_token(env, name)
+    console.print(f"token {name!r} created; send it as 'Authorization: Bearer <token>'. It is shown only now:")
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke_command(
+    name: Annotated[str, typer.Option(help="The token's name.")],
+    env_name: EnvOption = "local",
+) -> None:
+    """Remove a token's digest; the running service refuses it from its next request on."""
+    from bento_services.serving_secrets import revoke_local_token
+
+    revoke_local_token(load_environment(env_name), name)
+    console.print(f"token {name!r} revoked")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(serve_app, name="serve")

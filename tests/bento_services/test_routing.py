@@ -12,6 +12,10 @@ from environments import CanaryConfig, ServingConfig, VariantConfig
 from environments.errors import ConfigError
 
 ENTITIES = [f"c{i:06d}" for i in range(2000)]
+#: A routing key for the tests (an environment's is secret: ``serving_secrets.routing_key``).
+KEY = bytes(range(32))
+#: Where c000001 falls under ``KEY``: pinned, so a change of hash function fails (it would reshuffle customers).
+PINNED_C000001 = 0.2704895336118159
 
 
 def serving(weights: dict[str, float], *, shadow: str | None = None, canary: CanaryConfig | None = None) -> ServingConfig:
@@ -29,44 +33,45 @@ def share(router: Router, variant: str) -> float:
 def test_entity_point_is_a_pinned_keyed_hash_not_python_hash() -> None:
     # Pinned values: Python's hash() changes per process (PYTHONHASHSEED); a change of hash function
     # here would silently reshuffle every customer between variants, so it must fail this test.
-    assert entity_point("c000001") == pytest.approx(0.2991437291290326, abs=1e-15)
-    assert entity_point("c000002") == pytest.approx(0.2380691130993174, abs=1e-15)
+    assert entity_point("c000001", KEY) == pytest.approx(PINNED_C000001, abs=1e-15)
+    assert entity_point("c000001", KEY) != entity_point("c000001", b"another key")  # the key decides
+
 
 
 def test_split_over_2000_entities_is_within_three_points_of_the_weights() -> None:
-    router = Router(serving({"a": 0.7, "b": 0.3}))
+    router = Router(routing_key=KEY, serving=serving({"a": 0.7, "b": 0.3}))
     assert share(router, "b") == pytest.approx(0.3, abs=0.03)
 
 
 def test_assignment_is_sticky_across_router_instances() -> None:
-    first = [Router(serving({"a": 0.5, "b": 0.5})).assign(e) for e in ENTITIES[:200]]
-    again = [Router(serving({"a": 0.5, "b": 0.5})).assign(e) for e in ENTITIES[:200]]
+    first = [Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5})).assign(e) for e in ENTITIES[:200]]
+    again = [Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5})).assign(e) for e in ENTITIES[:200]]
     assert first == again
 
 
 def test_raising_a_weight_moves_only_entities_into_the_grown_variant() -> None:
-    before = Router(serving({"a": 0.9, "b": 0.1}))
-    after = Router(serving({"a": 0.5, "b": 0.5}))
+    before = Router(routing_key=KEY, serving=serving({"a": 0.9, "b": 0.1}))
+    after = Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5}))
     moved = [e for e in ENTITIES if before.assign(e) != after.assign(e)]
     assert moved and all(before.assign(e) == "a" and after.assign(e) == "b" for e in moved)
 
 
 def test_zero_weight_variant_gets_no_traffic() -> None:
-    router = Router(serving({"a": 1.0, "b": 0.0}))
+    router = Router(routing_key=KEY, serving=serving({"a": 1.0, "b": 0.0}))
     assert share(router, "b") == 0.0
 
 
 def test_weights_file_changes_routing_without_a_new_router(tmp_path) -> None:
     file = WeightsFile(tmp_path / "weights.json")
-    router = Router(serving({"a": 0.5, "b": 0.5}), weights_file=file)
-    Router(serving({"a": 0.5, "b": 0.5}), weights_file=file).set_weights({"a": 0.1, "b": 0.9}, reason="test")
+    router = Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5}), weights_file=file)
+    Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5}), weights_file=file).set_weights({"a": 0.1, "b": 0.9}, reason="test")
     router.refresh()
     assert share(router, "b") == pytest.approx(0.9, abs=0.03)
 
 
 def test_removing_the_weights_file_returns_to_the_environment_weights(tmp_path) -> None:
     file = WeightsFile(tmp_path / "weights.json")
-    router = Router(serving({"a": 0.5, "b": 0.5}), weights_file=file)
+    router = Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5}), weights_file=file)
     router.set_weights({"a": 1.0, "b": 0.0}, reason="test")
     file.remove()
     router.refresh()
@@ -74,14 +79,14 @@ def test_removing_the_weights_file_returns_to_the_environment_weights(tmp_path) 
 
 
 def test_set_weights_refuses_unknown_variants_and_bad_sums_naming_them() -> None:
-    router = Router(serving({"a": 0.5, "b": 0.5}))
+    router = Router(routing_key=KEY, serving=serving({"a": 0.5, "b": 0.5}))
     with pytest.raises(ConfigError, match=r"(?s)unknown variant\(s\) \['z'\].*must sum to 1") as info:
         router.set_weights({"a": 0.5, "b": 0.4, "z": 0.3}, reason="test")
     assert len(info.value.problems) == 2
 
 
 def test_fallback_is_the_heaviest_other_live_variant() -> None:
-    router = Router(serving({"a": 0.6, "b": 0.3, "c": 0.1}))
+    router = Router(routing_key=KEY, serving=serving({"a": 0.6, "b": 0.3, "c": 0.1}))
     assert router.fallback_for("c") == "a"
     assert router.fallback_for("a") == "b"
 
@@ -98,7 +103,7 @@ class FakeClock:
 
 def canary_router(tmp_path, **rules) -> Router:
     canary = CanaryConfig(variant="canary", min_requests=20, window_seconds=60, **rules)
-    return Router(serving({"a": 0.8, "canary": 0.2}, canary=canary), weights_file=WeightsFile(tmp_path / "w.json"))
+    return Router(routing_key=KEY, serving=serving({"a": 0.8, "canary": 0.2}, canary=canary), weights_file=WeightsFile(tmp_path / "w.json"))
 
 
 def test_canary_is_rolled_back_when_its_error_rate_crosses_the_threshold(tmp_path) -> None:
@@ -145,7 +150,7 @@ def test_a_rollback_whose_weights_cannot_be_written_holds_in_this_process(tmp_pa
     folder = tmp_path / "run"
     folder.mkdir()
     canary = CanaryConfig(variant="canary", min_requests=20, window_seconds=60, max_error_rate=0.05)
-    router = Router(serving({"a": 0.8, "canary": 0.2}, canary=canary), weights_file=WeightsFile(folder / "weights.json"))
+    router = Router(routing_key=KEY, serving=serving({"a": 0.8, "canary": 0.2}, canary=canary), weights_file=WeightsFile(folder / "weights.json"))
     if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
         pytest.skip("needs chattr (e2fsprogs) on a file system that supports it, to make a folder unwritable for root")
     try:

@@ -104,3 +104,17 @@ def test_an_images_ci_repository_adds_a_push_role_that_passes_the_gate(tmp_path)
         "sahab-smb-images-ci"]
     assert "images_ci_role_arn" in document["output"]
     require_clean(check_targets([ScanTarget(name=compute.name, file=compute.path)], reports_dir=tmp_path / "reports"))
+
+
+def test_only_the_scoring_role_reads_the_routing_key_and_the_token_digests(synthesized_all) -> None:
+    document = stack(synthesized_all, "smb")
+    secrets = document["resource"]["aws_secretsmanager_secret"]
+    names = {r["name"] for r in secrets.values()}
+    assert {"sahab-smb-routing-key", "sahab-smb-api-tokens"} <= names
+    assert all(r["kms_key_id"].startswith("${data.terraform_remote_state.") for r in secrets.values())  # the data CMK
+
+    def reads_serving_secrets(account: str) -> bool:
+        return any("secretsmanager:GetSecretValue" in s["Action"] and "ServingSecrets" in json.dumps(s["Resource"])
+                   for s in role_policies(document, account))
+
+    assert [a for a in ("scoring", "ingestor", "feast", "training", "drift") if reads_serving_secrets(a)] == ["scoring"]
