@@ -13,13 +13,16 @@ export BENTOML_DO_NOT_TRACK := True
 
 setup: $(STAMP) $(CHECKOV_STAMP)
 
-## system-tools: what the test suite runs besides Python (redis-server: the cloud feature-store tests start their
-## own on 127.0.0.1), installed with apt where missing
+## system-tools: what the test suite runs besides Python, installed with apt where missing: redis-server (the cloud
+## feature-store tests start their own on 127.0.0.1) and strace (the egress test traces the stack's processes)
+SYSTEM_TOOLS := redis-server:redis-server strace:strace
 system-tools:
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  echo "setup: installing redis-server (the cloud feature-store tests start their own on 127.0.0.1)"; \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing (the test suite runs them on this machine)"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml tools/python-lock.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }

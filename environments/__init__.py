@@ -14,7 +14,13 @@ nothing here imports from them (an import-linter contract in ``tests/test_layers
 | ``loader``          | find, parse and validate environment files, every problem at once            |
 | ``errors``          | ``SahabError`` and its exit codes                                             |
 | ``process_records`` | pid records of the processes started for an environment, stopped by pid      |
+| ``telemetry``       | every library's phone-home switched off, here, for every Sahab process       |
 """
+
+from environments import telemetry
+
+telemetry.switch_off()  # first: before any library that phones home is imported by anything below or above
+
 
 from environments.cloud_sections import (
     BucketConfig,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from environments.errors import GateFailed
+from environments.telemetry import quiet_onnxruntime
 from training.manifest import FP32_MODEL_FILE, INT8_MODEL_FILE
 from training.metrics import average_precision
 from training.model import FraudProbability, FraudScorer
@@ -51,7 +52,7 @@ class ExportReport:
 
 def onnx_session(path: Path):
     """An ONNX Runtime session on the CPU (the provider is explicit, as ORT asks)."""
-    import onnxruntime
+    onnxruntime = quiet_onnxruntime()
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from environments import ServingConfig
+from environments.telemetry import quiet_onnxruntime
 
 #: Turns model-input records into named arrays: ``Preprocessor.transform`` from the version folder.
 Transform = Callable[[Sequence[Mapping[str, Any]]], dict[str, np.ndarray]]
@@ -31,7 +32,7 @@ class Runtime(Protocol):
 
 
 def session_options(serving: ServingConfig) -> Any:
-    import onnxruntime as ort
+    ort = quiet_onnxruntime()
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -45,7 +46,7 @@ class OnnxRuntimeModel:
     """An ONNX Runtime CPU session; ``run`` returns one fraud probability per row."""
 
     def __init__(self, model_bytes: bytes, serving: ServingConfig) -> None:
-        import onnxruntime as ort
+        ort = quiet_onnxruntime()
 
         self.session = ort.InferenceSession(model_bytes, sess_options=session_options(serving),
                                             providers=["CPUExecutionProvider"])

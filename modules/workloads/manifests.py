@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from environments import Environment, NodePoolKind, names
+from environments import Environment, NodePoolKind, names, telemetry
 from environments.errors import ConfigError
 from environments.workload_sections import ImageRef, Resources
 from modules.workloads import network_policies
@@ -31,7 +31,7 @@ CONFIG_MAP = "sahab-environment"
 #: scoring pod sees a change within the kubelet's sync period and none needs a restart.
 WEIGHTS_CONFIG_MAP = "sahab-serving-weights"
 #: Environment of every container: no usage data leaves the cluster, Python writes no bytecode.
-QUIET = {"BENTOML_DO_NOT_TRACK": "True", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
+QUIET = {**telemetry.OFF, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
 
 
 class WorkloadRenderer:
