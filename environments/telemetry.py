@@ -16,6 +16,7 @@ with a syscall tracer.
 | ``PULUMI_SKIP_UPDATE_CHECK=true`` | the Pulumi CLI's update check |
 | ``HF_HUB_OFFLINE=1``, ``TRANSFORMERS_OFFLINE=1`` | any Hugging Face hub look-up by a model library |
 | ``PIP_DISABLE_PIP_VERSION_CHECK=1`` | pip's version check against PyPI |
+| ``CKV_SKIP_PACKAGE_UPDATE_CHECK=True`` | Checkov's update check against pypi.org at start (cached per user for a while, so it shows only now and then) |
 
 Belt and braces for ONNX Runtime: ``quiet_onnxruntime`` also calls ``disable_telemetry_events()``, which
 suppresses the events of later sessions.
@@ -35,6 +36,7 @@ OFF: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "True",
 }
 
 

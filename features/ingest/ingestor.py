@@ -299,7 +299,7 @@ class Ingestor:
         started: float,
     ) -> None:
         """Stop the application when a stop condition holds; refresh the lag gauge meanwhile."""
-        idle_s = max(3.0, 2 * self.streaming.session_timeout_ms / 1000)
+        idle_s = max(10.0, 5 * self.streaming.session_timeout_ms / 1000)
         reader = _offsets_reader(self.connection, self.group_id)
         lag: dict[int, int] | None = None
         last_lag = 0.0
@@ -323,14 +323,22 @@ class Ingestor:
                     if all(committed.get(p, 0) >= offset for p, offset in until_offsets.items()):
                         self.stop("caught_up")
                         return
-                elif until_caught_up and (
-                    (lag is not None and not any(lag.values()) and now - self._last_message_at >= 1.0)
-                    or now - self._last_message_at >= idle_s
-                ):
+                elif until_caught_up and self._caught_up(owned, lag, now, started, idle_s):
                     self.stop("caught_up")
                     return
         finally:
             reader.close()
+
+    def _caught_up(self, owned: list[int] | None, lag: dict[int, int] | None, now: float, started: float, idle_s: float) -> bool:
+        """Caught up: every partition this replica owns is read to its high watermark (and a second passed quietly).
+
+        Silence alone is not enough: after a crash the group waits out the dead member's session and the new
+        owner restores its state before reading anything. A replica that owns nothing for ``idle_s`` (more
+        replicas than partitions) has nothing to catch up with.
+        """
+        if owned:
+            return lag is not None and not any(lag.values()) and now - self._last_message_at >= 1.0
+        return now - started >= idle_s and now - self._last_message_at >= idle_s
 
     def _seed(self) -> Callable[[str], list]:
         """Recorded transactions inside the retention, the start of each customer's history (``seeding``)."""

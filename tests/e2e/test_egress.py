@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
@@ -88,7 +89,12 @@ def _question(payload: bytes) -> set[str]:
 
 
 def run_traced(command: Sequence[str], trace: Path, timeout_s: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(traced(command, trace), capture_output=True, text=True, timeout=timeout_s, check=False)
+    """Run under the tracer with an empty per-user cache: a tool that phones home only when its cache is stale
+    (Checkov's update check) must show it every time, not now and then."""
+    cache = trace.with_suffix(".cache")
+    cache.mkdir(exist_ok=True)
+    return subprocess.run(traced(command, trace), capture_output=True, text=True, timeout=timeout_s, check=False,
+                          env={**os.environ, "XDG_CACHE_HOME": str(cache)})
 
 
 def test_the_tracer_sees_a_foreign_connection_and_names_its_process(tmp_path: Path) -> None:
