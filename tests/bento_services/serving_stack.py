@@ -46,6 +46,10 @@ def build_tiny_stack(root: Path) -> TinyStack:
     from infra.local.runner import StackRun, feast_apply, feast_materialize, generate_data, train_versions
 
     env = tiny_environment(root / "data")
+    # A fixed routing key (an environment's own is random and secret): the same customers reach the same variant in
+    # every run, so tests that compare a variant's logged scores with its reference are reproducible.
+    env.paths.keys.mkdir(parents=True, exist_ok=True)
+    (env.paths.keys / "routing.key").write_text("tiny-stack-test-routing-key\n")
     run = StackRun(env)
     for step in (generate_data, feast_apply, feast_materialize, train_versions):
         step(run)
