@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from http_helpers import free_port, metric, transaction
 from serving_stack import TinyStack, copy_stack, environment_with, write_environment_file
@@ -73,6 +74,27 @@ def wait_ready(url: str, timeout_s: float = 30) -> None:
 def logged_ids(env) -> set[str]:
     frame = read_predictions(predictions_dir(env))
     return set(frame["transaction_id"]) if len(frame) else set()
+
+
+#: Long enough for a (re)started worker to have loaded its models on a busy box.
+WORKER_LOAD_S = 20.0
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def two_workers(server_pid: int, timeout_s: float = 90) -> list[int]:
+    """Both workers' pids, once both are up and the service is ready (a busy box may still be starting one)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        workers = worker_pids(server_pid)
+        youngest_s = min((time.time() - psutil.Process(pid).create_time() for pid in workers), default=0.0)
+        if len(workers) == 2 and youngest_s > WORKER_LOAD_S:  # a restarted worker loads its models first
+            return workers
+        time.sleep(0.5)
+    raise AssertionError(f"expected 2 workers within {timeout_s} s, found {worker_pids(server_pid)}")
 
 
 def test_a_locked_online_store_answers_fast_503s_naming_it_and_readiness_follows(server) -> None:
@@ -129,9 +151,7 @@ def test_an_unwritable_prediction_log_refuses_requests_and_never_records_them(se
 
 def test_a_sigkilled_worker_leaves_the_other_answering(server) -> None:
     env, url, record = server
-    workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(record.pid)], capture_output=True, text=True).stdout.split()]
-    workers = [pid for pid in workers if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    assert len(workers) == 2, workers
+    workers = two_workers(record.pid)
     answered: list[float] = []
     failed = 0
     started = time.monotonic()
