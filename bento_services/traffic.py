@@ -22,7 +22,10 @@ from features.names import REQUEST_FIELDS
 #: Retries of a request the server shed with 503 (50, 100, 200 ms apart).
 RETRIES_ON_503 = 3
 
-PAYLOAD_FIELDS: tuple[str, ...] = ("transaction_id", "customer_id", "merchant_id", *REQUEST_FIELDS)
+#: What a request item carries: ids, the transaction's time (the service derives ``hour`` from it) and the rest.
+PAYLOAD_FIELDS: tuple[str, ...] = (
+    "transaction_id", "customer_id", "merchant_id", "event_timestamp", *(name for name in REQUEST_FIELDS if name != "hour"),
+)
 
 
 @dataclass
@@ -47,7 +50,7 @@ def payloads_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
     items = frame[list(PAYLOAD_FIELDS)].to_dict(orient="records")
     for item in items:
         item["amount_aed"] = float(item["amount_aed"])
-        item["hour"] = int(item["hour"])
+        item["event_timestamp"] = pd.Timestamp(item["event_timestamp"]).isoformat()
         item["is_cross_border"] = bool(item["is_cross_border"])
         item["transaction_id"] = str(item["transaction_id"])
     return items

@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
-from feast.types import Float64, Int64, PrimitiveFeastType, String
+from feast.types import Array, ComplexFeastType, Float64, Int64, PrimitiveFeastType, String
 
-from features.aggregations import CUSTOMER_FEATURE_SPECS, MERCHANT_FEATURE_SPECS, FeatureSpec
+from features.aggregations import MERCHANT_FEATURE_SPECS, RECENT_EVENT_SPECS, FeatureSpec
 from features.names import (
     CUSTOMER_ENTITY,
     CUSTOMER_TRANSACTIONS_FILE,
@@ -32,7 +32,9 @@ from features.names import (
 #: make training see nulls where serving sees the last value; with none, both see the same row.
 NO_EXPIRY = timedelta(0)
 
-_FEAST_TYPES: dict[str, PrimitiveFeastType] = {"int64": Int64, "float64": Float64}
+_FEAST_TYPES: dict[str, PrimitiveFeastType | ComplexFeastType] = {
+    "int64": Int64, "float64": Float64, "int64_list": Array(Int64), "float64_list": Array(Float64),
+}
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,9 @@ def feature_definitions(offline_uri: str, *, s3_endpoint_override: str | None = 
         path=f"{base}/{CUSTOMER_TRANSACTIONS_FILE}",
         timestamp_field=TIMESTAMP_FIELD,
         s3_endpoint_override=s3_endpoint_override,
-        description="One row per customer transaction: the aggregates after it.",
+        description="One row per customer transaction: the customer's recent events up to it.",
     )
-    # The stream ingestor pushes fresh aggregates here (online, and offline for later training).
+    # The stream ingestor pushes fresh rows here (online, and offline for later training).
     customer_transactions_push = PushSource(
         name=CUSTOMER_TRANSACTIONS_PUSH_SOURCE, batch_source=customer_transactions_source
     )
@@ -94,15 +96,15 @@ def feature_definitions(offline_uri: str, *, s3_endpoint_override: str | None = 
         description="One row per merchant and day.",
     )
 
-    # Velocity and spend of the card holder as of each transaction (1 h / 24 h / 7 d windows).
+    # The card holder's recent events (7 days): velocity and spend are computed from them at the scoring instant.
     customer_transactions = FeatureView(
         name=CUSTOMER_TRANSACTIONS_VIEW,
         entities=[customer],
         ttl=NO_EXPIRY,
-        schema=[Field(name="customer_id", dtype=String), *_fields(CUSTOMER_FEATURE_SPECS)],
+        schema=[Field(name="customer_id", dtype=String), *_fields(RECENT_EVENT_SPECS)],
         source=customer_transactions_push,
         online=True,
-        description="Rolling per-customer aggregates (features.aggregations).",
+        description="Per-customer recent events; features at scoring time by features.aggregations.customer_features_at.",
     )
     # How risky the merchant has been lately.
     merchant_risk = FeatureView(

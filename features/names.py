@@ -7,7 +7,15 @@ needs a name imports it from here rather than from ``features.definitions``.
 
 from __future__ import annotations
 
-from features.aggregations import CUSTOMER_FEATURE_SPECS, CUSTOMER_FEATURES, MERCHANT_FEATURE_SPECS, MERCHANT_FEATURES
+from zoneinfo import ZoneInfo
+
+from features.aggregations import (
+    CUSTOMER_FEATURE_SPECS,
+    CUSTOMER_FEATURES,
+    MERCHANT_FEATURE_SPECS,
+    MERCHANT_FEATURES,
+    RECENT_EVENT_COLUMNS,
+)
 
 # Parquet tables of the offline store (one folder per environment).
 TRANSACTIONS_FILE = "transactions.parquet"
@@ -27,11 +35,19 @@ FRAUD_MODEL_FEATURE_SERVICE = "fraud_model_v1"
 ENTITY_KEYS: tuple[str, ...] = ("customer_id", "merchant_id")
 TIMESTAMP_FIELD = "event_timestamp"
 
-#: Feature columns ``fraud_model_v1`` returns (names without the view prefix), in order.
+#: Columns ``fraud_model_v1`` returns from the stores (names without the view prefix), in order.
+STORED_FEATURES: tuple[str, ...] = (*RECENT_EVENT_COLUMNS, *MERCHANT_FEATURES)
+
+#: Features the model reads besides the request fields: the customer's computed at the scoring instant from
+#: their stored recent events (``features.aggregations.customer_features_at``), the merchant's as stored.
 FRAUD_MODEL_FEATURES: tuple[str, ...] = (*CUSTOMER_FEATURES, *MERCHANT_FEATURES)
 
 #: The largest value of each feature (the smallest is 0): what a scoring request may override it with.
 FEATURE_MAXIMA: dict[str, float] = {spec.name: spec.maximum for spec in (*CUSTOMER_FEATURE_SPECS, *MERCHANT_FEATURE_SPECS)}
 
-#: Fields of the transaction itself that the model takes at request time.
+#: Local time of the platform's users (no daylight saving): ``hour`` is a transaction's hour on this clock.
+DUBAI = ZoneInfo("Asia/Dubai")
+
+#: Fields of the transaction itself that the model takes at request time (``hour``: the Asia/Dubai hour of the
+#: transaction's ``event_timestamp``).
 REQUEST_FIELDS: tuple[str, ...] = ("amount_aed", "merchant_category", "channel", "hour", "is_cross_border")

@@ -1,11 +1,12 @@
 """The training set: labelled transactions joined point-in-time with ``fraud_model_v1`` through Feast.
 
 The entity dataframe is every labelled transaction (ids, request fields, label). Feast's
-``get_historical_features`` attaches, per row, the latest feature row at or before the row's
-``event_timestamp``. Features are stamped with the state *after* a transaction
-(``features.aggregations``) while a transaction is scored *before* it is ingested, so each row
-looks features up as of ``FEATURE_LOOKUP_OFFSET`` before its transaction: the row's own
-transaction (and anything later) is never in its features, exactly as at serving time.
+``get_historical_features`` attaches, per row, the latest stored row at or before the row's
+``event_timestamp``. Stored rows are stamped with the state *after* a transaction
+(``features.aggregations``), so each row looks them up as of ``FEATURE_LOOKUP_OFFSET`` before its
+transaction, and the customer features are then computed at the transaction's own time by
+``features.aggregations.customer_features_at``, the function serving calls with the request's
+``event_timestamp``: the row's own transaction (and anything later) is never in its features.
 
 The split is by time: the last ``training.validation_days`` days are validation, everything before
 is training; the preprocessor is fitted on the training window only.
@@ -21,14 +22,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES, REQUEST_FIELDS, TRANSACTIONS_FILE
+from features.aggregations import CUSTOMER_FEATURES, RECENT_EVENT_COLUMNS, customer_features_at
+from features.names import FRAUD_MODEL_FEATURE_SERVICE, REQUEST_FIELDS, STORED_FEATURES, TRANSACTIONS_FILE
 from environments import Environment
 from environments.errors import CommandFailed, ConfigError
+from training.data.generator import TRUE_PROBABILITY
 from training.preprocessing import Preprocessor
 
 #: How far before its transaction a row looks its features up (one microsecond: "just before").
 FEATURE_LOOKUP_OFFSET = timedelta(microseconds=1)
 LABEL = "is_fraud"
+
 TRANSACTION_TIME = "transaction_timestamp"
 ROW = "entity_row"
 
@@ -61,7 +65,8 @@ def entity_dataframe(transactions: pd.DataFrame) -> pd.DataFrame:
     earlier still): Feast's file offline store collapses entity rows that share a join key and a
     timestamp (feast-dev/feast#6787), which would silently lose labelled rows.
     """
-    entity = transactions[["transaction_id", "customer_id", "merchant_id", *REQUEST_FIELDS, LABEL]].copy()
+    hidden = [TRUE_PROBABILITY] if TRUE_PROBABILITY in transactions.columns else []  # evaluation only, never a feature
+    entity = transactions[["transaction_id", "customer_id", "merchant_id", *REQUEST_FIELDS, LABEL, *hidden]].copy()
     entity[TRANSACTION_TIME] = transactions["event_timestamp"]
     same_instant_rank = transactions.groupby("event_timestamp").cumcount().to_numpy()
     entity["event_timestamp"] = transactions["event_timestamp"] - pd.to_timedelta(1 + same_instant_rank, unit="us")
@@ -92,11 +97,32 @@ def historical_rows(store, transactions: pd.DataFrame) -> pd.DataFrame:
         if view[ROW].duplicated().any():
             raise CommandFailed(f"feature view {projection.name!r} returned an entity row twice")
         joined = joined.merge(view[[ROW, *names]], on=ROW, how="left", validate="one_to_one")
-    missing = [name for name in FRAUD_MODEL_FEATURES if name not in joined.columns]
+    missing = [name for name in STORED_FEATURES if name not in joined.columns]
     if missing:
         raise CommandFailed(f"feature service {FRAUD_MODEL_FEATURE_SERVICE!r} did not return {missing}; re-run 'sahab features apply'")
     joined[TRANSACTION_TIME] = pd.to_datetime(joined[TRANSACTION_TIME], utc=True)
+    joined = with_customer_features(joined)
     return joined.drop(columns=[ROW]).sort_values([TRANSACTION_TIME, "transaction_id"], ignore_index=True)
+
+
+def with_customer_features(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the customer features at each transaction's own time in place of the stored recent events.
+
+    The same function serving calls per request; a row without a stored customer row gets ``None`` features.
+    """
+    at_us = rows[TRANSACTION_TIME].dt.as_unit("us").astype("int64").tolist()
+    stored = rows[list(RECENT_EVENT_COLUMNS)].to_dict("records")
+    computed = pd.DataFrame(
+        [customer_features_at(row if _present(row) else None, at) for row, at in zip(stored, at_us, strict=True)],
+        columns=list(CUSTOMER_FEATURES), index=rows.index,
+    )
+    return pd.concat([rows.drop(columns=list(RECENT_EVENT_COLUMNS)), computed], axis=1)
+
+
+def _present(row: dict) -> bool:
+    """A joined row has a stored customer row (Feast gives NaN or None for a customer with none before)."""
+    times = row["recent_times_us"]
+    return times is not None and not (isinstance(times, float) and np.isnan(times))
 
 
 def build_training_set(env: Environment, store=None) -> TrainingSet:

@@ -29,17 +29,22 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from features.aggregations import CUSTOMER_FEATURES, MERCHANT_RATE_PRIOR
+from features.aggregations import CUSTOMER_FEATURES, MERCHANT_RATE_PRIOR, NO_PREVIOUS_SECONDS
 from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES, REQUEST_FIELDS
 from environments.errors import ConfigError, SahabError
 
-FORMAT = "sahab.preprocessing/v1"
+#: v2: customer features computed at the scoring instant (v1 models read them as of the previous transaction).
+FORMAT = "sahab.preprocessing/v2"
 CATEGORICAL_INPUTS: tuple[str, ...] = ("merchant_category", "channel", "hour")
 KNOWN_CHANNELS: tuple[str, ...] = ("pos", "ecommerce", "mobile_wallet")
 UNKNOWN_INDEX = 0
 MIN_STD = 1e-6
 #: At most this many bad rows are listed per problem (the count is always given).
 MAX_ROWS_LISTED = 5
+
+#: What a customer feature reads for a customer without history (0 unless named): no previous transaction in
+#: the week reads as a week since it, as ``features.aggregations.customer_features_at`` says for a known customer.
+CUSTOMER_DEFAULTS: dict[str, float] = {"seconds_since_previous_txn": NO_PREVIOUS_SECONDS}
 
 #: Numeric inputs in model order, computed by ``_numeric_columns``.
 NUMERIC_NAMES: tuple[str, ...] = (
@@ -123,7 +128,10 @@ class Preprocessor:
         """Read ``preprocessing.json``; a file of another format or a model built differently is refused."""
         data = json.loads(text)
         if data.get("format") != FORMAT:
-            raise ConfigError(f"'format' of preprocessing.json must be {FORMAT!r} (value: {data.get('format')!r})")
+            raise ConfigError(
+                f"'format' of preprocessing.json must be {FORMAT!r} (value: {data.get('format')!r}): the model was "
+                "trained for other features; retrain it with 'sahab train' and serve the new version"
+            )
         if data["numeric_names"] != list(NUMERIC_NAMES):
             raise ConfigError(
                 f"'numeric_names' of preprocessing.json {data['numeric_names']} do not match this code's "
@@ -232,7 +240,7 @@ def _numeric_columns(columns: dict[str, list[Any]], count: int) -> np.ndarray:
     rate = _floats(columns["merchant_fraud_rate_30d"])
     merchant_count = _floats(columns["merchant_txn_count_7d"])
     merchant_missing = np.isnan(rate) | np.isnan(merchant_count)
-    logged = {name: np.log1p(np.nan_to_num(values, nan=0.0)) for name, values in customer.items()}
+    logged = {name: np.log1p(np.nan_to_num(values, nan=CUSTOMER_DEFAULTS.get(name, 0.0))) for name, values in customer.items()}
     mean_log = logged["amount_mean_7d_aed"]
     amount_vs_mean = np.where(customer_missing | (mean_log == 0.0), 0.0, amount_log - mean_log)
     cross_border = np.array([float(bool(v)) for v in columns["is_cross_border"]], dtype=np.float64)

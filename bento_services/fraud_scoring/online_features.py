@@ -1,4 +1,9 @@
-"""Features of a transaction's entities from the Feast online store; unknown ids are flagged.
+"""Features of a transaction's entities from the Feast online store at the transaction's time; unknown ids are flagged.
+
+The customer's row holds their recent events, not features: the features are computed per transaction at its
+``event_timestamp`` by ``features.aggregations.customer_features_at``, the function training calls on the
+point-in-time rows, so serving and training compute them with the same code. Events at or after the
+transaction's time never count (a transaction the stream ingested before it was scored does not count itself).
 
 The model's feature service (its name travels in the signed manifest) is resolved once, at
 start-up, into one read per feature view: the view, its join key and the features the service
@@ -15,7 +20,7 @@ trained with, and sets the ``*_history_missing`` input so the model knows:
 
 | entity unknown | features become                                                          |
 |----------------|--------------------------------------------------------------------------|
-| customer       | every ``txn_count_*`` / ``amount_*`` aggregate 0, ``customer_history_missing`` = 1 |
+| customer       | every ``txn_count_*`` / ``amount_*`` feature 0, ``seconds_since_previous_txn`` 7 days, ``customer_history_missing`` = 1 |
 | merchant       | ``merchant_fraud_rate_30d`` = the prior 0.02, ``merchant_txn_count_7d`` 0, ``merchant_history_missing`` = 1 |
 
 A request may override any feature by name; an override wins over the store. Feature views are
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bento_services.fraud_scoring.schemas import TransactionIn
+from features.aggregations import RECENT_EVENT_COLUMNS, customer_features_at
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ class OnlineFeatures:
                 if all(v is None for v in found.values()):
                     unknown.append(group.entity)
                 values.update(found)
+            values.update(features_at(values, transaction))
             values.update(transaction.features)
             items.append(ItemFeatures(values, unknown))
         return items
@@ -161,3 +168,11 @@ class OnlineFeatures:
                 for name in read.features
             }
         return {name: [by_id[entity_id][name] for entity_id in entity_ids] for name in read.features}
+
+
+def features_at(values: dict[str, Any], transaction: TransactionIn) -> dict[str, Any]:
+    """Replace the stored recent events in ``values`` by the customer features at the transaction's time."""
+    if not set(RECENT_EVENT_COLUMNS) <= values.keys():
+        return {}
+    stored = {name: values.pop(name) for name in RECENT_EVENT_COLUMNS}
+    return customer_features_at(stored if stored["recent_times_us"] is not None else None, transaction.event_timestamp)

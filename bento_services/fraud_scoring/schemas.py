@@ -10,11 +10,12 @@ it rather than a silently ignored value.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from features.names import FEATURE_MAXIMA, FRAUD_MODEL_FEATURES
+from features.names import DUBAI, FEATURE_MAXIMA, FRAUD_MODEL_FEATURES
 
 #: The channels the model was trained on (cross-team contract).
 Channel = Literal["pos", "ecommerce", "mobile_wallet"]
@@ -31,16 +32,35 @@ class TransactionIn(BaseModel):
     )
     customer_id: str = Field(min_length=1, max_length=64, description="Card holder, e.g. c000123; routes the A/B split.")
     merchant_id: str = Field(min_length=1, max_length=64, description="Merchant, e.g. m0042.")
+    event_timestamp: AwareDatetime = Field(
+        default_factory=lambda: datetime.now(UTC),
+        description="When the transaction happened, ISO 8601 with a UTC offset (e.g. 2026-02-01T21:15:00+04:00). "
+        "The customer's features are computed as of this instant from their transactions strictly before it, and "
+        "the model's hour is its Asia/Dubai hour. Default: the moment the service receives the request.",
+    )
     amount_aed: float = Field(gt=0, le=10_000_000, allow_inf_nan=False, description="Amount in AED, > 0.")
     merchant_category: str = Field(min_length=1, max_length=64, description="e.g. grocery, fuel, electronics.")
     channel: Channel = Field(description="pos, ecommerce or mobile_wallet.")
-    hour: int = Field(ge=0, le=23, description="Local hour in Asia/Dubai, 0-23.")
     is_cross_border: bool = Field(description="Card issued outside the UAE or merchant abroad.")
     features: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict,
         description="Overrides of online-store features by name, each between 0 and the feature's stated maximum "
         "(rates at most 1). Default: none (all from the store).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hour(cls, data: Any) -> Any:
+        # 'hour' was a request field before features were computed at the transaction's time: say what replaced it.
+        if isinstance(data, dict) and "hour" in data:
+            raise ValueError("'hour' is not a request field: send 'event_timestamp' (ISO 8601 with a UTC offset); "
+                             "the hour is its Asia/Dubai hour")
+        return data
+
+    @property
+    def hour(self) -> int:
+        """The Asia/Dubai hour of ``event_timestamp`` (a model input)."""
+        return self.event_timestamp.astimezone(DUBAI).hour
 
     @field_validator("features")
     @classmethod
@@ -106,9 +126,9 @@ EXAMPLE_INPUT: dict[str, Any] = {
             "customer_id": "c000001",
             "merchant_id": "m0001",
             "amount_aed": 249.5,
+            "event_timestamp": "2026-02-01T21:15:00+04:00",
             "merchant_category": "electronics",
             "channel": "ecommerce",
-            "hour": 21,
             "is_cross_border": False,
         }
     ]

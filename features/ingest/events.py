@@ -22,14 +22,13 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from features.names import DUBAI
+
 SCHEMA_VERSION = 1
 
-#: Local time of the platform's users; ``hour`` is the hour on this clock.
-DUBAI = ZoneInfo("Asia/Dubai")
 
 Channel = Literal["pos", "ecommerce", "mobile_wallet"]
 

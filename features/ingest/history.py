@@ -25,38 +25,29 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
+from features.aggregations import recent_event, to_micros
 from features.ingest import rolling
 from features.ingest.events import InvalidEvent, TransactionEventV1, parse_event
 from features.names import TIMESTAMP_FIELD
 
 ENTITY_COLUMN = "customer_id"
 
-#: The state key of a customer's history: a list of ``[event time in µs, amount, event id]``, oldest first.
+#: The state key of a customer's history: a list of ``[event time in µs, amount, event id, flags]``, oldest first.
 HISTORY_KEY = "history"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RETENTION_US = rolling.RETENTION // timedelta(microseconds=1)
 
-#: One remembered transaction, as the state stores it (JSON): ``[event time in µs, amount, event id]``.
+#: One remembered transaction, as the state stores it (JSON): ``[event time in µs, amount, event id, flags]``
+#: (flags: ``features.aggregations.flags_of``).
 Entry = list[Any]
 
 
-def to_micros(moment: datetime) -> int:
-    """Exact microseconds since the epoch (no float rounding): the history's time key."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def entry_of(event: TransactionEventV1) -> Entry:
-    return [to_micros(event.event_timestamp), event.amount_aed, event.event_id]
-
-
-class _Moment(NamedTuple):
-    """What ``aggregations`` reads of a transaction: its time and amount."""
-
-    event_timestamp: datetime
-    amount_aed: float
+    moment, amount, flags = recent_event(event)
+    return [moment, amount, event.event_id, flags]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +92,11 @@ class CustomerHistoryStep:
         if history[0][0] < cutoff:
             history = history[bisect.bisect_left([e[0] for e in history], cutoff):]
         state.set(HISTORY_KEY, history)
-        moments = [_Moment(from_micros(e[0]), e[1]) for e in history]
-        latest = moments[-1].event_timestamp
         return Outcome(
             "applied",
             event=event,
-            offline_row=feature_row(event.customer_id, event.event_timestamp, moments),
-            online_row=feature_row(event.customer_id, latest, moments),
+            offline_row=feature_row(event.customer_id, entry[0], history),
+            online_row=feature_row(event.customer_id, history[-1][0], history),
         )
 
 
@@ -120,9 +109,9 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def feature_row(customer_id: str, as_of: datetime, moments: Sequence[_Moment]) -> dict[str, Any]:
-    """One feature row: the customer, the moment (a datetime, never a string) and the aggregates then."""
-    return {ENTITY_COLUMN: customer_id, TIMESTAMP_FIELD: as_of, **rolling.features_as_of(moments, as_of)}
+def feature_row(customer_id: str, as_of_us: int, history: Sequence[Entry]) -> dict[str, Any]:
+    """One stored row: the customer, the moment (a datetime, never a string) and their recent events then."""
+    return {ENTITY_COLUMN: customer_id, TIMESTAMP_FIELD: from_micros(as_of_us), **rolling.row_as_of(history, as_of_us)}
 
 
 def wrong_key(event: TransactionEventV1, key: bytes | None) -> InvalidEvent:

@@ -28,17 +28,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from features.aggregations import CUSTOMER_FEATURE_SPECS
+from features.aggregations import RECENT_EVENT_SPECS
 from features.names import TIMESTAMP_FIELD
 
 ENTITY_COLUMN = "customer_id"
 
-#: The columns of every offline row, in order, with the batch generator's types.
+_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "int64_list": pa.list_(pa.int64()),
+                "float64_list": pa.list_(pa.float64())}
+
+#: The columns of every customer row, in order: the stream's files and the batch generator's use it alike.
 OFFLINE_SCHEMA = pa.schema(
     [
         pa.field(ENTITY_COLUMN, pa.string()),
         pa.field(TIMESTAMP_FIELD, pa.timestamp("us", tz="UTC")),
-        *(pa.field(spec.name, pa.int64() if spec.dtype == "int64" else pa.float64()) for spec in CUSTOMER_FEATURE_SPECS),
+        *(pa.field(spec.name, _ARROW_TYPES[spec.dtype]) for spec in RECENT_EVENT_SPECS),
     ]
 )
 

@@ -1,26 +1,28 @@
-"""The streaming side of the rolling customer features: a thin adapter over ``features.aggregations``.
+"""The streaming side of the customer rows: a thin adapter over ``features.aggregations``.
 
-The aggregate definitions (windows, counts, sums, means) live in one pure-Python module shared with
-the batch generator, so streamed features and training features cannot diverge. This module defines
-no feature; it fixes how much history the ingestor must keep for them.
+The row definition (which recent events a row holds, and how features are computed from them at the
+scoring instant) lives in one pure-Python module shared with the batch generator, training and serving,
+so streamed rows and training rows cannot diverge. This module defines no feature; it fixes how much
+history the ingestor must keep for them, and reads the history entries the ingestor's state stores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from features import aggregations
-from features.ingest.events import TransactionEventV1
 
-#: Feature columns the stream writes, in the feature view's order.
-FEATURE_NAMES: tuple[str, ...] = aggregations.CUSTOMER_FEATURES
+#: Columns the stream writes, in the feature view's order (the customer's recent events).
+FEATURE_NAMES: tuple[str, ...] = aggregations.RECENT_EVENT_COLUMNS
 
 #: How much of a customer's history the ingestor keeps: the longest window, plus a day so that a
 #: late event (one whose time is before the customer's latest) still finds its own window complete.
 RETENTION: timedelta = aggregations.LONGEST_WINDOW + timedelta(days=1)
 
 
-def features_as_of(history: Sequence[TransactionEventV1], as_of: datetime) -> dict[str, float | int]:
-    """A customer's features at ``as_of`` over their applied events (any order); later events are ignored."""
-    return aggregations.customer_features_as_of(history, as_of)
+def row_as_of(history: Sequence[Sequence[Any]], as_of_us: int) -> dict[str, list]:
+    """A customer's stored row at ``as_of_us`` from the state's history entries ``[µs, amount, event id, flags]``
+    (sorted by time); later events are left out."""
+    return aggregations.recent_events_as_of([(entry[0], entry[1], entry[3]) for entry in history], as_of_us)

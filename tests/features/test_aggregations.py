@@ -10,52 +10,81 @@ import pytest
 
 from features.aggregations import (
     CUSTOMER_FEATURES,
+    MAX_RECENT_EVENTS,
     MERCHANT_RATE_PRIOR,
-    customer_features_as_of,
+    NO_PREVIOUS_SECONDS,
+    customer_features_at,
     merchant_risk_snapshots,
+    recent_event,
+    recent_events_as_of,
+    to_micros,
 )
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
-def txn(minutes_before: float, amount: float) -> dict:
-    return {"event_timestamp": T0 - timedelta(minutes=minutes_before), "amount_aed": amount}
+def txn(minutes_before: float, amount: float, channel: str = "pos", is_cross_border: bool = False) -> dict:
+    return {"event_timestamp": T0 - timedelta(minutes=minutes_before), "amount_aed": amount, "channel": channel,
+            "is_cross_border": is_cross_border}
 
 
-def test_the_transaction_at_as_of_counts_and_later_ones_do_not() -> None:
-    history = [txn(0, 100.0), txn(-5, 999.0)]  # the second is five minutes *after* as_of (a late arrival)
-    features = customer_features_as_of(history, T0)
-    assert features["txn_count_1h"] == 1
-    assert features["amount_sum_1h_aed"] == 100.0
-    assert features["amount_max_7d_aed"] == 100.0
+def row_of(*records: dict, as_of: datetime | None = None) -> dict:
+    """The stored row of a customer with ``records``, as of the latest of them (or ``as_of``)."""
+    events = sorted(recent_event(record) for record in records)
+    return recent_events_as_of(events, to_micros(as_of) if as_of else events[-1][0])
 
 
-def test_each_window_counts_only_events_strictly_inside_its_width() -> None:
-    history = [
-        txn(60, 1.0),  # exactly one hour before: outside (as_of - 1h, as_of]
-        txn(59, 2.0),
+def test_the_transaction_at_the_scoring_instant_and_later_ones_do_not_count() -> None:
+    row = row_of(txn(10, 100.0), txn(0, 555.0), txn(-5, 999.0))  # at T0 itself (being scored), and 5 min after
+    features = customer_features_at(row, T0)
+    assert (features["txn_count_1h"], features["amount_sum_1h_aed"], features["amount_max_7d_aed"]) == (1, 100.0, 100.0)
+    assert features["seconds_since_previous_txn"] == 600.0
+
+
+def test_each_window_counts_only_events_strictly_inside_its_width_before_the_instant() -> None:
+    row = row_of(
+        txn(60, 1.0),  # exactly one hour before: outside (T - 1h, T)
+        txn(59, 2.0, channel="ecommerce"),
+        txn(119, 64.0, is_cross_border=True),
+        txn(120, 128.0),  # exactly two hours before: outside
         txn(24 * 60 - 1, 4.0),
         txn(24 * 60, 8.0),  # exactly 24 h before: outside the 24 h window, inside 7 d
         txn(7 * 24 * 60 - 1, 16.0),
         txn(7 * 24 * 60, 32.0),  # exactly 7 d before: outside every window
-    ]
-    features = customer_features_as_of(history, T0)
-    assert (features["txn_count_1h"], features["txn_count_24h"], features["txn_count_7d"]) == (1, 3, 5)
+        as_of=T0,
+    )
+    features = customer_features_at(row, T0)
+    assert (features["txn_count_1h"], features["txn_count_2h"], features["txn_count_24h"], features["txn_count_7d"]) == (
+        1, 3, 5, 7)
+    assert (features["ecommerce_count_2h"], features["cross_border_count_2h"]) == (1, 1)
     assert features["amount_sum_1h_aed"] == 2.0
-    assert features["amount_sum_24h_aed"] == 1.0 + 2.0 + 4.0
-    assert features["amount_mean_7d_aed"] == pytest.approx((1 + 2 + 4 + 8 + 16) / 5)
-    assert features["amount_max_7d_aed"] == 16.0
+    assert features["amount_sum_2h_aed"] == 1.0 + 2.0 + 64.0
+    assert features["amount_max_2h_aed"] == 64.0
+    assert features["amount_sum_24h_aed"] == 1.0 + 2.0 + 64.0 + 128.0 + 4.0
+    assert features["amount_mean_7d_aed"] == pytest.approx((1 + 2 + 64 + 128 + 4 + 8 + 16) / 7)
+    assert features["amount_max_7d_aed"] == 128.0
+    assert features["seconds_since_previous_txn"] == 59 * 60.0
 
 
-def test_history_order_does_not_matter() -> None:
-    history = [txn(30, 5.0), txn(200, 7.0), txn(3, 11.0), txn(2000, 13.0)]
-    assert customer_features_as_of(history, T0) == customer_features_as_of(list(reversed(history)), T0)
+def test_the_same_row_read_at_a_later_instant_ages_its_windows() -> None:
+    row = row_of(txn(10, 5.0), txn(20, 7.0))
+    later = customer_features_at(row, T0 + timedelta(minutes=55))  # the events are now 65 and 75 minutes old
+    assert (later["txn_count_1h"], later["txn_count_2h"], later["seconds_since_previous_txn"]) == (0, 2, 65 * 60.0)
 
 
-def test_an_empty_history_gives_zeros_for_every_feature() -> None:
-    features = customer_features_as_of([], T0)
-    assert set(features) == set(CUSTOMER_FEATURES)
-    assert all(value == 0 for value in features.values())
+def test_a_row_keeps_the_week_before_its_time_and_at_most_the_latest_events() -> None:
+    row = row_of(txn(7 * 24 * 60 + 10, 1.0), txn(30, 2.0), txn(5, 3.0))  # the first is a week and 5 min before
+    assert row["recent_amounts_aed"] == [2.0, 3.0]  # the one older than the week is gone
+    many = row_of(*(txn(minutes, 1.0) for minutes in range(MAX_RECENT_EVENTS + 10)))
+    assert len(many["recent_times_us"]) == MAX_RECENT_EVENTS
+    assert many["recent_times_us"] == sorted(many["recent_times_us"]) and many["recent_times_us"][-1] == to_micros(T0)
+
+
+def test_a_customer_without_a_row_reads_none_and_one_quiet_for_a_week_reads_a_week() -> None:
+    assert customer_features_at(None, T0) == dict.fromkeys(CUSTOMER_FEATURES)
+    quiet = customer_features_at(row_of(txn(8 * 24 * 60, 9.0), as_of=T0 - timedelta(days=8)), T0)
+    assert quiet["seconds_since_previous_txn"] == NO_PREVIOUS_SECONDS
+    assert all(quiet[name] == 0 for name in CUSTOMER_FEATURES if name != "seconds_since_previous_txn")
 
 
 def test_records_may_be_objects_with_attributes_or_iso_strings() -> None:
@@ -63,16 +92,19 @@ def test_records_may_be_objects_with_attributes_or_iso_strings() -> None:
     class Event:
         event_timestamp: datetime
         amount_aed: float
+        channel: str
+        is_cross_border: bool
 
-    as_dicts = customer_features_as_of([txn(10, 3.0)], T0)
-    as_objects = customer_features_as_of([Event(T0 - timedelta(minutes=10), 3.0)], T0)
-    as_strings = customer_features_as_of([{"event_timestamp": (T0 - timedelta(minutes=10)).isoformat(), "amount_aed": 3}], T0)
-    assert as_dicts == as_objects == as_strings
+    moment = T0 - timedelta(minutes=10)
+    as_dict = recent_event(txn(10, 3.0, "ecommerce", True))
+    as_object = recent_event(Event(moment, 3.0, "ecommerce", True))
+    as_string = recent_event({**txn(10, 3.0, "ecommerce", True), "event_timestamp": moment.isoformat()})
+    assert as_dict == as_object == as_string == (to_micros(moment), 3.0, 3)
 
 
 def test_a_timestamp_without_a_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="event_timestamp"):
-        customer_features_as_of([{"event_timestamp": datetime(2026, 1, 1), "amount_aed": 1.0}], T0)
+        recent_event({**txn(0, 1.0), "event_timestamp": datetime(2026, 1, 1)})
 
 
 def test_merchant_snapshot_uses_only_transactions_strictly_before_it() -> None:

@@ -315,10 +315,10 @@ def test_materialise_puts_each_customers_and_merchants_latest_s3_row_into_redis(
         features=cloud.store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
         entity_rows=[{"customer_id": c, "merchant_id": m} for c, m in chosen],
     ).to_dict()
-    for column in ("txn_count_1h", "txn_count_24h", "txn_count_7d"):
-        assert online[column] == [int(customers.loc[c, column]) for c, _ in chosen], column
-    for column in ("amount_sum_24h_aed", "amount_mean_7d_aed", "amount_max_7d_aed"):
-        assert online[column] == pytest.approx([customers.loc[c, column] for c, _ in chosen]), column
+    for column in ("recent_times_us", "recent_flags"):
+        assert online[column] == [list(customers.loc[c, column]) for c, _ in chosen], column
+    for got, (c, _) in zip(online["recent_amounts_aed"], chosen, strict=True):
+        assert got == pytest.approx(list(customers.loc[c, "recent_amounts_aed"]))
     assert online["merchant_fraud_rate_30d"] == pytest.approx([merchants.loc[m, "merchant_fraud_rate_30d"] for _, m in chosen])
     assert online["merchant_txn_count_7d"] == [int(merchants.loc[m, "merchant_txn_count_7d"]) for _, m in chosen]
 
@@ -340,9 +340,9 @@ def test_the_redis_it_wrote_to_refuses_plain_connections_and_clients_without_the
 
 
 def test_the_training_join_from_s3_equals_an_independent_point_in_time_join(cloud: CloudRepository) -> None:
-    from features.aggregations import CUSTOMER_FEATURES, MERCHANT_FEATURES
+    from features.aggregations import CUSTOMER_FEATURES, MERCHANT_FEATURES, RECENT_EVENT_COLUMNS
     from features.store import read_offline_table
-    from training.dataset import TRANSACTION_TIME, entity_dataframe, historical_rows
+    from training.dataset import TRANSACTION_TIME, entity_dataframe, historical_rows, with_customer_features
 
     transactions = read_offline_table(cloud.env, TRANSACTIONS_FILE, cloud.settings)
     pd.testing.assert_frame_equal(transactions, cloud.local_tables[TRANSACTIONS_FILE])
@@ -350,12 +350,12 @@ def test_the_training_join_from_s3_equals_an_independent_point_in_time_join(clou
     assert len(rows) == len(transactions) and rows["transaction_id"].is_unique
 
     expected = entity_dataframe(transactions).sort_values("event_timestamp")
-    for table, key, view_features in ((CUSTOMER_TRANSACTIONS_FILE, "customer_id", CUSTOMER_FEATURES),
+    for table, key, view_features in ((CUSTOMER_TRANSACTIONS_FILE, "customer_id", RECENT_EVENT_COLUMNS),
                                       (MERCHANT_RISK_FILE, "merchant_id", MERCHANT_FEATURES)):
         history = cloud.local_tables[table].sort_values("event_timestamp")[[key, "event_timestamp", *view_features]]
         history["event_timestamp"] = history["event_timestamp"].astype(expected["event_timestamp"].dtype)
         expected = pd.merge_asof(expected, history, on="event_timestamp", by=key, direction="backward")
-    expected = expected.sort_values([TRANSACTION_TIME, "transaction_id"], ignore_index=True)
+    expected = with_customer_features(expected).sort_values([TRANSACTION_TIME, "transaction_id"], ignore_index=True)
     features = [*CUSTOMER_FEATURES, *MERCHANT_FEATURES]
     assert list(rows["transaction_id"]) == list(expected["transaction_id"])
     pd.testing.assert_frame_equal(rows[features].astype("float64"), expected[features].astype("float64"), rtol=1e-9)
@@ -397,8 +397,7 @@ def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_r
 
     before = len(read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings))
     row = {"customer_id": "c000003", "event_timestamp": pd.Timestamp.now(tz="UTC").floor("us").to_pydatetime(),
-           "txn_count_1h": 41, "txn_count_24h": 41, "txn_count_7d": 41, "amount_sum_1h_aed": 2.5,
-           "amount_sum_24h_aed": 2.5, "amount_mean_7d_aed": 2.5, "amount_max_7d_aed": 2.5}
+           "recent_times_us": [41], "recent_amounts_aed": [2.5], "recent_flags": [0]}
     source = cloud.store.get_feature_view("customer_transactions").batch_source
     sink = sink_for_source(source.path, repo_path=str(cloud.store.repo_path), region=cloud.env.region,
                            s3_endpoint_override=source.file_options.s3_endpoint_override)
@@ -407,10 +406,10 @@ def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_r
     cloud.store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
 
     after = read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings)
-    assert len(after) == before + 1 and (after["txn_count_1h"] == 41).sum() == 1
-    online = cloud.store.get_online_features(features=["customer_transactions:txn_count_1h"],
+    assert len(after) == before + 1 and (after["recent_times_us"].map(list) == [41]).sum() == 1
+    online = cloud.store.get_online_features(features=["customer_transactions:recent_times_us"],
                                              entity_rows=[{"customer_id": "c000003"}]).to_dict()
-    assert online["txn_count_1h"] == [41]
+    assert online["recent_times_us"] == [[41]]
 
 
 def test_sahab_features_materialize_from_terraform_outputs_refills_redis(
@@ -445,9 +444,9 @@ def test_sahab_features_materialize_from_terraform_outputs_refills_redis(
 
     customers = latest_rows(read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings), "customer_id")
     chosen = list(customers.index[-3:])
-    online = cloud.store.get_online_features(features=["customer_transactions:txn_count_7d"],
+    online = cloud.store.get_online_features(features=["customer_transactions:recent_times_us"],
                                              entity_rows=[{"customer_id": c} for c in chosen]).to_dict()
-    assert online["txn_count_7d"] == [int(customers.loc[c, "txn_count_7d"]) for c in chosen]
+    assert online["recent_times_us"] == [list(customers.loc[c, "recent_times_us"]) for c in chosen]
 
 
 def test_a_missing_s3_table_names_where_to_upload_it(cloud: CloudRepository) -> None:
@@ -546,7 +545,7 @@ def test_without_the_token_variable_the_store_reads_the_redis_token_from_its_sec
     customer = customers.index[0]
     rows = store.get_online_features(features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
                                      entity_rows=[{"customer_id": customer, "merchant_id": "m0001"}]).to_dict()
-    assert rows["txn_count_24h"] == [int(customers.loc[customer, "txn_count_24h"])]  # Redis took the token from the secret
+    assert rows["recent_times_us"] == [list(customers.loc[customer, "recent_times_us"])]  # Redis took the token from the secret
     assert os.environ[REDIS_AUTH_TOKEN_VARIABLE] == REDIS_TOKEN
 
 

@@ -11,7 +11,7 @@ import pytest
 from features.names import (
     CUSTOMER_TRANSACTIONS_PUSH_SOURCE,
     FRAUD_MODEL_FEATURE_SERVICE,
-    FRAUD_MODEL_FEATURES,
+    STORED_FEATURES,
 )
 from environments import Environment, parse_environment
 
@@ -51,7 +51,7 @@ def test_the_feature_service_serves_exactly_the_model_features(repository) -> No
     store = repository[3]
     service = store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE)
     served = [feature.name for projection in service.feature_view_projections for feature in projection.features]
-    assert served == list(FRAUD_MODEL_FEATURES)
+    assert served == list(STORED_FEATURES)
 
 
 def test_the_online_store_holds_each_customers_latest_offline_row_after_materialise(repository) -> None:
@@ -63,8 +63,8 @@ def test_the_online_store_holds_each_customers_latest_offline_row_after_material
         features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
         entity_rows=[{"customer_id": customer, "merchant_id": "m0001"}],
     ).to_dict()
-    assert online["txn_count_7d"] == [latest.loc[customer, "txn_count_7d"]]
-    assert online["amount_max_7d_aed"] == [pytest.approx(latest.loc[customer, "amount_max_7d_aed"])]
+    assert online["recent_times_us"] == [list(latest.loc[customer, "recent_times_us"])]
+    assert online["recent_amounts_aed"][0] == pytest.approx(list(latest.loc[customer, "recent_amounts_aed"]))
     assert online["merchant_fraud_rate_30d"][0] is not None
 
 
@@ -74,20 +74,19 @@ def test_an_unknown_customer_reads_as_none_online(repository) -> None:
         features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
         entity_rows=[{"customer_id": "c999999", "merchant_id": "m9999"}],
     ).to_dict()
-    assert all(online[name] == [None] for name in FRAUD_MODEL_FEATURES)
+    assert all(online[name] == [None] for name in STORED_FEATURES)
 
 
 def test_a_row_pushed_to_the_push_source_is_read_online(repository) -> None:
     from feast.data_source import PushMode
 
     store = repository[3]
-    row = {"customer_id": "c000007", "event_timestamp": datetime.now(UTC), "txn_count_1h": 42, "txn_count_24h": 42,
-           "txn_count_7d": 42, "amount_sum_1h_aed": 1.0, "amount_sum_24h_aed": 1.0, "amount_mean_7d_aed": 1.0,
-           "amount_max_7d_aed": 1.0}
+    row = {"customer_id": "c000007", "event_timestamp": datetime.now(UTC), "recent_times_us": [42, 43],
+           "recent_amounts_aed": [1.0, 2.0], "recent_flags": [0, 3]}
     store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
-    online = store.get_online_features(features=["customer_transactions:txn_count_1h"],
+    online = store.get_online_features(features=["customer_transactions:recent_times_us", "customer_transactions:recent_flags"],
                                        entity_rows=[{"customer_id": "c000007"}]).to_dict()
-    assert online["txn_count_1h"] == [42]
+    assert (online["recent_times_us"], online["recent_flags"]) == ([[42, 43]], [[0, 3]])
 
 
 def test_applying_again_is_idempotent(repository) -> None:

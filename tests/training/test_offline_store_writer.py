@@ -1,11 +1,11 @@
-"""The offline tables: batch rows come from the same aggregate function the stream calls."""
+"""The offline tables: batch rows come from the same function the stream calls (a customer's recent events)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from features.aggregations import CUSTOMER_FEATURES, customer_features_as_of
+from features.aggregations import RECENT_EVENT_COLUMNS, recent_event, recent_events_as_of, to_micros
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +20,11 @@ def tables(ml_offline) -> dict[str, pd.DataFrame]:
 def test_customer_rows_equal_the_shared_function_over_the_whole_history(tables) -> None:
     transactions, customers = tables["transactions"], tables["customers"]
     for customer in sorted(transactions["customer_id"].unique())[:40]:
-        history = transactions[transactions["customer_id"] == customer][["event_timestamp", "amount_aed"]]
-        records = [{"event_timestamp": t.to_pydatetime(), "amount_aed": a} for t, a in history.itertuples(index=False)]
-        for row in customers[customers["customer_id"] == customer].itertuples(index=False):
-            expected = customer_features_as_of(records, row.event_timestamp.to_pydatetime())
-            assert {name: getattr(row, name) for name in CUSTOMER_FEATURES} == pytest.approx(expected)
+        history = transactions[transactions["customer_id"] == customer]
+        events = sorted(recent_event(record) for record in history.to_dict("records"))
+        for row in customers[customers["customer_id"] == customer].to_dict("records"):
+            expected = recent_events_as_of(events, to_micros(row["event_timestamp"].to_pydatetime()))
+            assert {name: list(row[name]) for name in RECENT_EVENT_COLUMNS} == expected
 
 
 def test_there_is_one_customer_row_per_customer_and_transaction_instant(tables) -> None:
@@ -34,7 +34,7 @@ def test_there_is_one_customer_row_per_customer_and_transaction_instant(tables) 
 
 
 def test_customer_rows_carry_only_the_entity_timestamp_and_features_the_stream_appends(tables) -> None:
-    assert list(tables["customers"].columns) == ["customer_id", "event_timestamp", *CUSTOMER_FEATURES]
+    assert list(tables["customers"].columns) == ["customer_id", "event_timestamp", *RECENT_EVENT_COLUMNS]
 
 
 def test_every_merchant_has_a_snapshot_before_the_first_transaction_and_one_per_day(tables, ml_env) -> None:

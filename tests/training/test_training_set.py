@@ -20,8 +20,10 @@ T3 = pd.Timestamp("2026-01-05 11:00:00", tz="UTC")
 
 
 def customer_row(moment: pd.Timestamp, count: int) -> dict:
-    return {"customer_id": "c000001", "event_timestamp": moment,
-            **{name: (count if name.startswith("txn_count") else float(count)) for name in CUSTOMER_FEATURES}}
+    """A stored row stamped ``moment`` holding ``count`` events an hour before T1 (so any later reader counts them all)."""
+    first = (T1 - pd.Timedelta(hours=1)).value // 1000
+    return {"customer_id": "c000001", "event_timestamp": moment, "recent_times_us": [first + i for i in range(count)],
+            "recent_amounts_aed": [1.0] * count, "recent_flags": [0] * count}
 
 
 def transaction(transaction_id: str, moment: pd.Timestamp, merchant: str) -> dict:
@@ -78,16 +80,36 @@ def test_every_transaction_keeps_its_row_even_without_history_or_sharing_an_inst
     assert rows.loc["t3b", "merchant_fraud_rate_30d"] == pytest.approx(0.03)
 
 
-def test_generated_rows_equal_the_latest_feature_row_strictly_before_each_transaction(ml_training_set, ml_offline) -> None:
+def independent_customer_features(transactions: pd.DataFrame, customer_id: str, at: pd.Timestamp) -> dict[str, float]:
+    """The customer features at ``at`` recomputed with pandas from the customer's transactions strictly before it."""
+    before = transactions[(transactions["customer_id"] == customer_id) & (transactions["event_timestamp"] < at)]
+    def window(width: str) -> pd.DataFrame:
+        return before[before["event_timestamp"] > at - pd.Timedelta(width)]
+    hour, two, day, week = window("1h"), window("2h"), window("24h"), window("7D")
+    return {
+        "seconds_since_previous_txn": (at - week["event_timestamp"].max()).total_seconds() if len(week) else 7 * 86400.0,
+        "txn_count_1h": len(hour), "amount_sum_1h_aed": hour["amount_aed"].sum(),
+        "txn_count_2h": len(two), "amount_sum_2h_aed": two["amount_aed"].sum(),
+        "ecommerce_count_2h": int((two["channel"] == "ecommerce").sum()),
+        "cross_border_count_2h": int(two["is_cross_border"].sum()),
+        "amount_max_2h_aed": two["amount_aed"].max() if len(two) else 0.0,
+        "txn_count_24h": len(day), "amount_sum_24h_aed": day["amount_aed"].sum(),
+        "txn_count_7d": len(week), "amount_mean_7d_aed": week["amount_aed"].mean() if len(week) else 0.0,
+        "amount_max_7d_aed": week["amount_aed"].max() if len(week) else 0.0,
+    }
+
+
+def test_every_customer_feature_uses_only_transactions_strictly_before_its_own(ml_training_set, ml_offline) -> None:
+    """Point in time: each sampled row's features equal a recomputation from strictly earlier transactions, so
+    neither the transaction itself nor anything after it is in them."""
     rows = pd.concat([ml_training_set.train, ml_training_set.validation], ignore_index=True)
-    features = pd.read_parquet(ml_offline.customer_features_path).sort_values("event_timestamp")
-    left = rows[["transaction_id", "customer_id", TRANSACTION_TIME]].sort_values(TRANSACTION_TIME)
-    left[TRANSACTION_TIME] = left[TRANSACTION_TIME].astype(features["event_timestamp"].dtype)
-    expected = pd.merge_asof(left, features, left_on=TRANSACTION_TIME, right_on="event_timestamp", by="customer_id",
-                             allow_exact_matches=False).set_index("transaction_id").loc[rows["transaction_id"]]
-    for name in CUSTOMER_FEATURES:
-        np.testing.assert_array_equal(rows[name].to_numpy(dtype=float), expected[name].to_numpy(dtype=float), err_msg=name)
+    transactions = pd.read_parquet(ml_offline.transactions_path)
     assert len(rows) == ml_offline.transactions
+    earlier = rows.groupby("customer_id")[TRANSACTION_TIME].transform("min") < rows[TRANSACTION_TIME]
+    sample = pd.concat([rows[earlier].sample(150, random_state=3), rows[rows["txn_count_1h"] > 0].head(50)])
+    for row in sample.to_dict("records"):
+        expected = independent_customer_features(transactions, row["customer_id"], row[TRANSACTION_TIME])
+        assert {name: row[name] for name in CUSTOMER_FEATURES} == pytest.approx(expected, rel=1e-9), row["transaction_id"]
 
 
 def test_the_validation_window_is_the_last_days_and_follows_every_training_row(ml_env, ml_training_set) -> None:

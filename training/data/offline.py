@@ -6,8 +6,8 @@
 | ``customer_transactions.parquet/`` | customer and transaction time    | feature view ``customer_transactions`` (a folder: ``batch.parquet`` here, the stream's files beside it) |
 | ``merchant_risk.parquet``          | merchant and daily snapshot      | feature view ``merchant_risk``           |
 
-Customer rows come from ``features.aggregations.customer_features_as_of``, the function the stream
-ingestor calls too, so the history and the live stream agree on every value. Files are written to a
+Customer rows come from ``features.aggregations.recent_events_as_of``, the function the stream ingestor
+calls too, so the history and the live stream agree on every value. Files are written to a
 temporary name and renamed, so a reader (or the ingestor appending) never sees half a file.
 """
 
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import aggregations
+from features.ingest.offline import OFFLINE_SCHEMA
 from features.names import (
     BATCH_PART_FILE,
     CUSTOMER_TRANSACTIONS_FILE,
@@ -77,7 +78,7 @@ def write_offline_store(env: Environment, *, progress: Progress | None = None) -
     merchants = merchant_feature_rows(transactions, [str(m) for m in merchant_id(np.arange(env.data.merchants))], start, end)
     paths = (folder / TRANSACTIONS_FILE, folder / CUSTOMER_TRANSACTIONS_FILE, folder / MERCHANT_RISK_FILE)
     write_parquet_atomically(transactions, paths[0])
-    replace_dataset(customers, paths[1])
+    replace_dataset(customers, paths[1], OFFLINE_SCHEMA)
     write_parquet_atomically(merchants, paths[2])
     return OfflineDataset(
         transactions_path=paths[0],
@@ -101,37 +102,28 @@ def write_drift_transactions(env: Environment) -> tuple[Path, int]:
 
 
 def customer_feature_rows(transactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per customer and transaction time: the customer's aggregates after that transaction.
+    """One row per customer and transaction time: the customer's recent events up to that transaction.
 
-    Two transactions of one customer at the same instant give one row (both are in it).
+    Two transactions of one customer at the same instant give one row (both are in it). The rows are what
+    the stream writes for the same events (``features.aggregations.recent_events_as_of``, one definition).
     """
     ordered = transactions.sort_values(["customer_id", "event_timestamp"], kind="stable")
-    moments = pd.DatetimeIndex(ordered["event_timestamp"]).to_pydatetime()  # plain datetimes: fast to compare
-    amounts = ordered["amount_aed"].tolist()
-    bounds = np.flatnonzero(ordered["customer_id"].to_numpy()[1:] != ordered["customer_id"].to_numpy()[:-1]) + 1
+    moments = ordered["event_timestamp"].dt.as_unit("us").astype("int64").tolist()  # µs since the epoch
+    amounts = ordered["amount_aed"].astype("float64").tolist()
+    flags = (np.where(ordered["channel"].to_numpy() == "ecommerce", aggregations.FLAG_ECOMMERCE, 0)
+             | np.where(ordered["is_cross_border"].to_numpy(dtype=bool), aggregations.FLAG_CROSS_BORDER, 0)).tolist()
+    customers = ordered["customer_id"].to_numpy()
+    bounds = np.flatnonzero(customers[1:] != customers[:-1]) + 1
     rows: list[dict] = []
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ordered)]):
-        customer = ordered["customer_id"].iat[lo]
-        history = [{"event_timestamp": moments[i], "amount_aed": amounts[i]} for i in range(lo, hi)]
-        window_start = 0
-        previous = None
-        for index, record in enumerate(history):
-            moment = record["event_timestamp"]
-            if moment == previous:
-                rows[-1].update(aggregations.customer_features_as_of(history[window_start : index + 1], moment))
-                continue
-            while history[window_start]["event_timestamp"] <= moment - aggregations.LONGEST_WINDOW:
-                window_start += 1  # outside every window: keep the function's input short
-            rows.append(
-                {
-                    "customer_id": customer,
-                    "event_timestamp": moment,
-                    **aggregations.customer_features_as_of(history[window_start : index + 1], moment),
-                }
-            )
-            previous = moment
-    frame = pd.DataFrame(rows, columns=["customer_id", "event_timestamp", *aggregations.CUSTOMER_FEATURES])
-    frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True).dt.as_unit("us")
+        events = list(zip(moments[lo:hi], amounts[lo:hi], flags[lo:hi], strict=True))
+        for index, (moment, _, _) in enumerate(events):
+            if index + 1 < len(events) and events[index + 1][0] == moment:
+                continue  # the row at a shared instant holds every event of that instant: write it once, last
+            rows.append({"customer_id": customers[lo], "event_timestamp": moment,
+                         **aggregations.recent_events_as_of(events[: index + 1], moment)})
+    frame = pd.DataFrame(rows, columns=OFFLINE_SCHEMA.names)
+    frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], unit="us", utc=True)
     return frame.sort_values(["event_timestamp", "customer_id"], ignore_index=True)
 
 
@@ -145,21 +137,21 @@ def merchant_feature_rows(
     return frame
 
 
-def replace_dataset(frame: pd.DataFrame, folder: Path) -> None:
+def replace_dataset(frame: pd.DataFrame, folder: Path, schema: pa.Schema | None = None) -> None:
     """Make ``folder`` a parquet dataset holding only ``frame`` (as ``BATCH_PART_FILE``): a new history
     replaces the old one, streamed rows included. A plain file of that name (an older layout) is replaced."""
     if folder.is_file():
         folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomically(frame, folder / BATCH_PART_FILE)
+    write_parquet_atomically(frame, folder / BATCH_PART_FILE, schema)
     for part in folder.glob("*.parquet"):
         if part.name != BATCH_PART_FILE:
             part.unlink()
 
 
-def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> None:
+def write_parquet_atomically(frame: pd.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
     """Write ``frame`` to ``path`` through a temporary file and a rename (readers see old or new, whole)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), temporary)
+    pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), temporary)
     os.replace(temporary, path)

@@ -25,6 +25,7 @@ from stream_helpers import (
 from stream_processes import SAHAB, committed_total
 from test_stream_events import EXPECTED_REASON
 
+from features.aggregations import customer_features_at
 from features.ingest.dlq import read_dead_letters
 from features.ingest.events import DUBAI, TransactionEventV1
 from features.ingest.ingestor import Ingestor, IngestSummary
@@ -39,6 +40,9 @@ pytestmark = pytest.mark.slow
 TOTAL_EVENTS = 10_000
 MALFORMED_EVENTS = 100  # 1 %
 
+
+#: Scoring "just after" the latest event reads every stored event (features count strictly before the instant).
+JUST_AFTER = timedelta(microseconds=1)
 
 def produce(world: StreamWorld, payloads: list[tuple[bytes | None, bytes | None, None]]) -> ProduceSummary:
     ensure_topics(world.connection, world.env.streaming)
@@ -153,7 +157,7 @@ def test_a_late_event_is_counted_without_rolling_the_features_back(world: Stream
     ingest(world, produce(world, [(on_time.key, on_time.to_json_bytes(), None)]))
     ingest(world, produce(world, [(late.key, late.to_json_bytes(), None)]))
 
-    features = online_features(world.store, ["c000007"])["c000007"]
+    features = customer_features_at(online_features(world.store, ["c000007"])["c000007"], now + JUST_AFTER)
     assert (features["txn_count_1h"], features["amount_sum_1h_aed"]) == (2, 150.0)
 
 
@@ -209,6 +213,6 @@ def test_recorded_transactions_inside_the_windows_count_toward_streamed_features
     summary = ingest(world, produce(world, [(live.key, live.to_json_bytes(), None)]))
     replayed = ingest(world, produce(world, [(recorded[0].key, recorded[0].to_json_bytes(), None)]))
 
-    features = online_features(world.store, ["c000007"])["c000007"]
+    features = customer_features_at(online_features(world.store, ["c000007"])["c000007"], now + JUST_AFTER)
     assert (features["txn_count_1h"], features["txn_count_24h"], features["txn_count_7d"]) == (1, 2, 3)
     assert (summary.applied, replayed.applied, replayed.duplicates) == (1, 0, 1)
