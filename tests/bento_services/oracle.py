@@ -6,12 +6,14 @@ directly on the same features, read straight from the online store.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from features.names import FRAUD_MODEL_FEATURE_SERVICE, REQUEST_FIELDS
+from features.aggregations import RECENT_EVENT_COLUMNS, customer_features_at
+from features.names import DUBAI, FRAUD_MODEL_FEATURE_SERVICE, REQUEST_FIELDS
 from features.store import feature_store_for
 from environments import Environment
 from training.preprocessing import Preprocessor
@@ -19,15 +21,20 @@ from training.registry import resolve_version
 
 
 def online_records(env: Environment, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Model-input records: request fields + the online store's features (None where unknown) + overrides."""
+    """Model-input records: request fields (hour from the timestamp) + the online store's features at each item's
+    time (None where unknown) + overrides."""
     store = feature_store_for(env)
     rows = {"customer_id": [i["customer_id"] for i in items], "merchant_id": [i["merchant_id"] for i in items]}
     found = store.get_online_features(features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
                                       entity_rows=rows).to_dict()
     records = []
     for index, item in enumerate(items):
-        record = {name: item[name] for name in REQUEST_FIELDS}
-        record.update({name: values[index] for name, values in found.items() if name not in ("customer_id", "merchant_id")})
+        at = datetime.fromisoformat(item["event_timestamp"])
+        record = {name: item[name] for name in REQUEST_FIELDS if name != "hour"} | {"hour": at.astimezone(DUBAI).hour}
+        stored = {name: values[index] for name, values in found.items() if name not in ("customer_id", "merchant_id")}
+        recent = {name: stored.pop(name) for name in RECENT_EVENT_COLUMNS}
+        record.update(stored)
+        record.update(customer_features_at(recent if recent["recent_times_us"] is not None else None, at))
         record.update(item.get("features", {}))
         records.append(record)
     return records

@@ -10,7 +10,8 @@ from serving_stack import TinyStack
 from bento_services.fraud_scoring.online_features import OnlineFeatures
 from bento_services.fraud_scoring.schemas import TransactionIn
 from bento_services.traffic import payloads_from_frame
-from features.names import FRAUD_MODEL_FEATURE_SERVICE, FRAUD_MODEL_FEATURES
+from features.aggregations import MERCHANT_FEATURES, RECENT_EVENT_COLUMNS, customer_features_at
+from features.names import FRAUD_MODEL_FEATURE_SERVICE, STORED_FEATURES
 from features.store import feature_store_for
 
 
@@ -32,14 +33,24 @@ def feast_answer(online: OnlineFeatures, transactions: list[TransactionIn]) -> d
     return online.store.get_online_features(features=online.service, entity_rows=rows).to_dict()
 
 
+def expected_values(online: OnlineFeatures, transactions: list[TransactionIn]) -> list[dict]:
+    """What each transaction must read: Feast's stored answer, the customer's turned into features at its time."""
+    answer = feast_answer(online, transactions)
+    expected = []
+    for i, transaction in enumerate(transactions):
+        stored = {name: answer[name][i] for name in RECENT_EVENT_COLUMNS}
+        features = customer_features_at(stored if stored["recent_times_us"] is not None else None, transaction.event_timestamp)
+        expected.append({**features, **{name: answer[name][i] for name in MERCHANT_FEATURES}})
+    return expected
+
+
 def test_every_feature_of_every_item_equals_get_online_features_in_value_and_type(online, batch) -> None:
-    expected = feast_answer(online, batch)
+    expected = expected_values(online, batch)
     found = online.lookup(batch)
-    assert sorted(online.feature_names) == sorted(FRAUD_MODEL_FEATURES)
-    for i, item in enumerate(found):
-        want = {name: expected[name][i] for name in online.feature_names}
+    assert sorted(online.feature_names) == sorted(STORED_FEATURES)
+    for item, want in zip(found, expected, strict=True):
         assert item.values == want
-        assert [type(v) for v in item.values.values()] == [type(v) for v in want.values()]
+        assert {name: type(v) for name, v in item.values.items()} == {name: type(v) for name, v in want.items()}
 
 
 def test_unknown_entities_are_flagged_with_none_features_and_known_ones_are_not(online, batch) -> None:
@@ -52,8 +63,8 @@ def test_unknown_entities_are_flagged_with_none_features_and_known_ones_are_not(
 def test_a_repeated_entity_gets_its_own_features_at_each_position(online, batch) -> None:
     found = online.lookup(batch)
     for position, original in ((30, 0), (31, 1)):
-        alone = feast_answer(online, [batch[original]])
-        assert found[position].values == found[original].values == {name: alone[name][0] for name in online.feature_names}
+        [alone] = expected_values(online, [batch[original]])
+        assert found[position].values == found[original].values == alone
 
 
 def test_sqlite_is_read_in_process(online) -> None:
@@ -77,4 +88,4 @@ def test_request_overrides_win_over_the_store(online, batch) -> None:
     item = batch[0].model_copy(update={"features": {"txn_count_1h": 40.0}})
     [found] = online.lookup([item])
     assert found.values["txn_count_1h"] == 40.0
-    assert found.values["txn_count_24h"] == feast_answer(online, [item])["txn_count_24h"][0]
+    assert found.values["txn_count_24h"] == expected_values(online, [item])[0]["txn_count_24h"]

@@ -101,7 +101,7 @@ def failing_canary_env(tiny_stack, tmp_path_factory) -> Environment:
 def test_a_failing_canary_answers_through_the_stable_variant_then_is_rolled_back(failing_canary_env, tmp_path) -> None:
     scorer = scorer_for(failing_canary_env, tmp_path)
     items = [TransactionIn(customer_id=f"c{i:06d}", merchant_id="m0001", amount_aed=50.0, merchant_category="fuel",
-                           channel="pos", hour=10, is_cross_border=False) for i in range(300)]
+                           channel="pos", is_cross_border=False) for i in range(300)]
     first = scorer.score(items[:150])
     assert any(a.fallback_from == "canary" for a in first) and {a.variant for a in first} == {"stable"}
     assert scorer.router.weights() == {"stable": 1.0, "canary": 0.0}

@@ -406,7 +406,7 @@ def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_r
     cloud.store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
 
     after = read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings)
-    assert len(after) == before + 1 and (after["recent_times_us"].map(list) == [41]).sum() == 1
+    assert len(after) == before + 1 and after["recent_times_us"].map(lambda times: list(times) == [41]).sum() == 1
     online = cloud.store.get_online_features(features=["customer_transactions:recent_times_us"],
                                              entity_rows=[{"customer_id": "c000003"}]).to_dict()
     assert online["recent_times_us"] == [[41]]
@@ -461,6 +461,7 @@ def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudR
     """Serving reads Redis through ``OnlineStore.online_read`` per view: the same values and types as Feast's own call."""
     from bento_services.fraud_scoring.online_features import OnlineFeatures
     from bento_services.fraud_scoring.schemas import EXAMPLE_INPUT, TransactionIn
+    from features.aggregations import MERCHANT_FEATURES, RECENT_EVENT_COLUMNS, customer_features_at
 
     online = OnlineFeatures(cloud.store, FRAUD_MODEL_FEATURE_SERVICE)
     labelled = cloud.local_tables[TRANSACTIONS_FILE].head(12)
@@ -471,9 +472,12 @@ def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudR
     ).to_dict()
     found = online.lookup(items)
     assert not online.reads_in_process
-    for i, item in enumerate(found):
-        want = {name: expected[name][i] for name in online.feature_names}
-        assert item.values == want and [type(v) for v in item.values.values()] == [type(v) for v in want.values()]
+    for i, (item, transaction) in enumerate(zip(found, items, strict=True)):
+        recent = {name: expected[name][i] for name in RECENT_EVENT_COLUMNS}
+        want = {**customer_features_at(recent if recent["recent_times_us"] is not None else None, transaction.event_timestamp),
+                **{name: expected[name][i] for name in MERCHANT_FEATURES}}
+        assert item.values == want
+        assert {name: type(v) for name, v in item.values.items()} == {name: type(v) for name, v in want.items()}
     assert found[-1].unknown_entities == ["customer", "merchant"] and not any(f.unknown_entities for f in found[:-1])
 
 

@@ -17,8 +17,10 @@ def record(**overrides) -> dict:
     base = {
         "amount_aed": 250.0, "merchant_category": "electronics", "channel": "ecommerce", "hour": 2,
         "is_cross_border": True,
-        "txn_count_1h": 1, "txn_count_24h": 3, "txn_count_7d": 9, "amount_sum_1h_aed": 90.0,
-        "amount_sum_24h_aed": 400.0, "amount_mean_7d_aed": 120.0, "amount_max_7d_aed": 600.0,
+        "seconds_since_previous_txn": 1800.0, "txn_count_1h": 1, "amount_sum_1h_aed": 90.0, "txn_count_2h": 2,
+        "amount_sum_2h_aed": 150.0, "ecommerce_count_2h": 1, "cross_border_count_2h": 0, "amount_max_2h_aed": 90.0,
+        "txn_count_24h": 3, "amount_sum_24h_aed": 400.0, "txn_count_7d": 9, "amount_mean_7d_aed": 120.0,
+        "amount_max_7d_aed": 600.0,
         "merchant_fraud_rate_30d": 0.04, "merchant_txn_count_7d": 80,
     }
     return {**base, **overrides}
