@@ -25,6 +25,10 @@ class TrainingConfig(SettingsModel):
     nproc: int = Field(default=1, ge=1, description="Processes (torchrun) for training. Default: 1.")
     device: Literal["cpu", "cuda"] = Field(default="cpu", description="Default: cpu.")
     validation_days: int = Field(default=7, ge=1, description="Last N days held out for validation. Default: 7.")
+    gradient_boosted_baseline: bool = Field(
+        default=True, description="Also fit a gradient-boosted model on the same inputs and report its PR-AUC beside "
+        "the network's (seconds on the demo data). Default: true.",
+    )
 
 
 class DataConfig(SettingsModel):

@@ -60,9 +60,15 @@ MAX_RECENT_EVENTS = 256
 #: A customer with no transaction in ``RECENT_WINDOW`` before ``T`` reads this many seconds since the previous.
 NO_PREVIOUS_SECONDS = RECENT_WINDOW.total_seconds()
 
-#: Bits of ``recent_flags``: what the windows count besides times and amounts.
+#: Bits of an event's flags: what the windows count besides times and amounts.
 FLAG_ECOMMERCE = 1
 FLAG_CROSS_BORDER = 2
+
+#: One stored event, packed little-endian (17 bytes): time in µs since the epoch, amount in AED, flags.
+#: Packed bytes rather than Feast list columns: Feast's file offline store (Dask) pickles every object cell
+#: to fingerprint its inputs, and the point-in-time join over the demo's 84k list rows took 161 s instead of 9 s.
+EVENT_DTYPE = np.dtype([("time_us", "<i8"), ("amount_aed", "<f8"), ("flags", "u1")])
+RECENT_EVENTS = "recent_events"
 
 
 @dataclass(frozen=True)
@@ -70,19 +76,18 @@ class FeatureSpec:
     """One feature or stored column: its name, value type, what it means and its largest sane value."""
 
     name: str
-    dtype: Literal["int64", "float64", "int64_list", "float64_list"]
+    dtype: Literal["int64", "float64", "bytes"]
     description: str
     maximum: float
     """Upper bound (the lower is 0): a rate is at most 1, a count or an amount at most what a window can hold."""
 
 
-#: The stored row of a customer (feature view ``customer_transactions``): recent events, oldest first.
+#: The stored row of a customer (feature view ``customer_transactions``).
 RECENT_EVENT_SPECS: tuple[FeatureSpec, ...] = (
-    FeatureSpec("recent_times_us", "int64_list",
-                "Times of the customer's transactions in the 7 days up to the row's time, µs since the epoch, oldest first.",
+    FeatureSpec(RECENT_EVENTS, "bytes",
+                "The customer's transactions in the 7 days up to the row's time, oldest first, packed as "
+                "features.aggregations.EVENT_DTYPE (time in µs, amount in AED, flags 1 = e-commerce, 2 = cross-border).",
                 float("inf")),
-    FeatureSpec("recent_amounts_aed", "float64_list", "Their amounts, AED.", MAX_AMOUNT_AED),
-    FeatureSpec("recent_flags", "int64_list", "Their flags: 1 = e-commerce, 2 = cross-border (summed).", 3),
 )
 RECENT_EVENT_COLUMNS: tuple[str, ...] = tuple(spec.name for spec in RECENT_EVENT_SPECS)
 
@@ -134,7 +139,10 @@ MERCHANT_RATE_PRIOR_WEIGHT = 20.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _RECENT_US = RECENT_WINDOW // _US
-_WINDOWS_US = {name: width // _US for name, width in (("1h", WINDOW_1H), ("2h", WINDOW_2H), ("24h", WINDOW_24H))}
+_HOUR_US, _TWO_HOURS_US, _DAY_US = (width // _US for width in (WINDOW_1H, WINDOW_2H, WINDOW_24H))
+
+#: One event before packing: ``(time in µs, amount, flags)``.
+Event = tuple[int, float, int]
 
 
 def to_micros(moment: datetime) -> int:
@@ -145,11 +153,11 @@ def to_micros(moment: datetime) -> int:
 
 
 def flags_of(channel: str, is_cross_border: bool) -> int:
-    """The ``recent_flags`` value of one transaction."""
+    """The flags of one transaction."""
     return (FLAG_ECOMMERCE if channel == "ecommerce" else 0) | (FLAG_CROSS_BORDER if is_cross_border else 0)
 
 
-def recent_event(record: TransactionRecord) -> tuple[int, float, int]:
+def recent_event(record: TransactionRecord) -> Event:
     """``(time in µs, amount, flags)`` of one transaction record (a dict, a mapping or an object)."""
     if isinstance(record, Mapping):
         moment, amount = record["event_timestamp"], record["amount_aed"]
@@ -162,17 +170,22 @@ def recent_event(record: TransactionRecord) -> tuple[int, float, int]:
     return to_micros(moment), float(amount), flags_of(channel, bool(cross_border))
 
 
-def recent_events_as_of(events: Sequence[tuple[int, float, int]], as_of_us: int) -> dict[str, list]:
+def pack_events(events: Sequence[Event]) -> bytes:
+    """Events as stored (``EVENT_DTYPE`` records, in the given order)."""
+    return np.array(list(events), dtype=EVENT_DTYPE).tobytes()
+
+
+def unpack_events(blob: bytes) -> np.ndarray:
+    """Stored events as a structured array with fields ``time_us``, ``amount_aed`` and ``flags``."""
+    return np.frombuffer(blob, dtype=EVENT_DTYPE)
+
+
+def recent_events_as_of(events: Sequence[Event], as_of_us: int) -> dict[str, bytes]:
     """The stored row at ``as_of_us``: events in ``(as_of - RECENT_WINDOW, as_of]``, oldest first, the latest
     ``MAX_RECENT_EVENTS`` of them. ``events`` must be sorted by time (ties in arrival order)."""
     end = bisect.bisect_right(events, as_of_us, key=_time)
     start = max(bisect.bisect_right(events, as_of_us - _RECENT_US, 0, end, key=_time), end - MAX_RECENT_EVENTS)
-    window = events[start:end]
-    return {
-        "recent_times_us": [event[0] for event in window],
-        "recent_amounts_aed": [event[1] for event in window],
-        "recent_flags": [event[2] for event in window],
-    }
+    return {RECENT_EVENTS: pack_events(events[start:end])}
 
 
 def customer_features_at(row: Mapping[str, Any] | None, at: datetime | int) -> dict[str, float | int | None]:
@@ -182,28 +195,30 @@ def customer_features_at(row: Mapping[str, Any] | None, at: datetime | int) -> d
     ``None`` (a customer the store does not know) gives ``None`` for every feature: the model's preprocessing
     then applies its documented defaults and flags the history as missing.
     """
-    if row is None or row.get("recent_times_us") is None:
+    blob = None if row is None else row.get(RECENT_EVENTS)
+    if blob is None:
         return dict.fromkeys(CUSTOMER_FEATURES)
     at_us = at if isinstance(at, int) else to_micros(at)
-    times = list(row["recent_times_us"])
-    amounts = list(row["recent_amounts_aed"])
-    flags = list(row["recent_flags"])
-    end = bisect.bisect_left(times, at_us)
-    starts = {name: bisect.bisect_right(times, at_us - width, 0, end) for name, width in _WINDOWS_US.items()}
-    week = bisect.bisect_right(times, at_us - _RECENT_US, 0, end)
-    last_2h = range(starts["2h"], end)
+    events = unpack_events(blob)
+    times = events["time_us"]
+    end = int(np.searchsorted(times, at_us, side="left"))
+    week, day, two_hours, hour = (
+        int(np.searchsorted(times, at_us - width, side="right")) for width in (_RECENT_US, _DAY_US, _TWO_HOURS_US, _HOUR_US)
+    )
+    amounts = events["amount_aed"].tolist()
+    recent_flags = events["flags"][two_hours:end]
     week_amounts = amounts[week:end]
     return {
-        "seconds_since_previous_txn": (at_us - times[end - 1]) / 1e6 if end > week else NO_PREVIOUS_SECONDS,
-        "txn_count_1h": end - starts["1h"],
-        "amount_sum_1h_aed": float(sum(amounts[starts["1h"]:end])),
-        "txn_count_2h": end - starts["2h"],
-        "amount_sum_2h_aed": float(sum(amounts[starts["2h"]:end])),
-        "ecommerce_count_2h": sum(1 for i in last_2h if flags[i] & FLAG_ECOMMERCE),
-        "cross_border_count_2h": sum(1 for i in last_2h if flags[i] & FLAG_CROSS_BORDER),
-        "amount_max_2h_aed": float(max(amounts[starts["2h"]:end], default=0.0)),
-        "txn_count_24h": end - starts["24h"],
-        "amount_sum_24h_aed": float(sum(amounts[starts["24h"]:end])),
+        "seconds_since_previous_txn": (at_us - int(times[end - 1])) / 1e6 if end > week else NO_PREVIOUS_SECONDS,
+        "txn_count_1h": end - hour,
+        "amount_sum_1h_aed": float(sum(amounts[hour:end])),
+        "txn_count_2h": end - two_hours,
+        "amount_sum_2h_aed": float(sum(amounts[two_hours:end])),
+        "ecommerce_count_2h": int(np.count_nonzero(recent_flags & FLAG_ECOMMERCE)),
+        "cross_border_count_2h": int(np.count_nonzero(recent_flags & FLAG_CROSS_BORDER)),
+        "amount_max_2h_aed": float(max(amounts[two_hours:end], default=0.0)),
+        "txn_count_24h": end - day,
+        "amount_sum_24h_aed": float(sum(amounts[day:end])),
         "txn_count_7d": len(week_amounts),
         "amount_mean_7d_aed": float(sum(week_amounts) / len(week_amounts)) if week_amounts else 0.0,
         "amount_max_7d_aed": float(max(week_amounts, default=0.0)),

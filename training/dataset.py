@@ -121,8 +121,7 @@ def with_customer_features(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _present(row: dict) -> bool:
     """A joined row has a stored customer row (Feast gives NaN or None for a customer with none before)."""
-    times = row["recent_times_us"]
-    return times is not None and not (isinstance(times, float) and np.isnan(times))
+    return all(isinstance(row[name], bytes) for name in RECENT_EVENT_COLUMNS)
 
 
 def build_training_set(env: Environment, store=None) -> TrainingSet:

@@ -27,7 +27,9 @@ import numpy as np
 from features.names import FRAUD_MODEL_FEATURE_SERVICE
 from environments import Environment
 from environments.errors import ConfigError
-from training.dataset import build_training_set, save_arrays
+from training.data.generator import TRUE_PROBABILITY
+from training.dataset import LABEL, build_training_set, save_arrays
+from training.evaluation import gradient_boosted_pr_auc, yardsticks
 from training.export import OPSET, export_and_check, predict_onnx
 from training.launch import run_training
 from training.manifest import PREPROCESSING_FILE
@@ -83,15 +85,28 @@ def prepare_run(env: Environment, run_dir: Path, *, store=None, training_set=Non
     return training_set, config
 
 
-def evaluate_and_export(run_dir: Path, training_set) -> dict[str, Any]:
-    """Export the finished run's model and compute every metric on the held-out window."""
+def evaluate_and_export(run_dir: Path, training_set, *, gradient_boosted: bool = True, seed: int = 0) -> dict[str, Any]:
+    """Export the finished run's model and compute every metric on the held-out window.
+
+    ``gradient_boosted`` also fits the gradient-boosted baseline on the same inputs (``training.evaluation``).
+    """
     model = load_final_model(run_dir)
     validation = training_set.validation
     inputs = training_set.preprocessor.transform(validation)
-    labels = validation["is_fraud"].to_numpy(dtype=np.float64)
+    labels = validation[LABEL].to_numpy(dtype=np.float64)
     report = export_and_check(model, inputs, labels, run_dir / EXPORT_DIR)
-    fp32 = classification_metrics(labels, predict_onnx(report.fp32_path, inputs))
+    scores = predict_onnx(report.fp32_path, inputs)
+    fp32 = classification_metrics(labels, scores)
     positive_rate = fp32["positive_rate"]
+    baseline = None
+    if gradient_boosted:
+        train_rows = training_set.train
+        baseline = gradient_boosted_pr_auc(
+            training_set.preprocessor.transform(train_rows), train_rows[LABEL].to_numpy(dtype=np.float64),
+            inputs, labels, seed=seed,
+        )
+    truth = validation[TRUE_PROBABILITY].to_numpy(dtype=np.float64) if TRUE_PROBABILITY in validation else None
+    measured = yardsticks(labels, scores, true_probability=truth, gradient_boosted=baseline)
     return {
         # Headline metrics at the top (``sahab models list`` shows these), all on the held-out window
         # and computed from the exported fp32 ONNX model, i.e. what serving runs.
@@ -108,6 +123,8 @@ def evaluate_and_export(run_dir: Path, training_set) -> dict[str, Any]:
         "train_positive_rate": float(training_set.train["is_fraud"].mean()),
         "baseline_pr_auc": positive_rate,  # a model that ranks at random
         "pr_auc_lift_over_baseline": fp32["pr_auc"] / positive_rate if positive_rate else float("nan"),
+        **measured.to_metrics(),
+        "report": measured.summary(),
         "onnx": {
             "opset": OPSET,
             "parity_max_abs_diff": report.parity_max_abs_diff,
@@ -154,7 +171,8 @@ def train(
     say(f"training on {env.training.nproc} {env.training.device} process(es)")
     run_training(run_dir, nproc=env.training.nproc, on_epoch=record)
     say("exporting to ONNX, checking parity, quantising to int8")
-    metrics = evaluate_and_export(run_dir, training_set)
+    metrics = evaluate_and_export(run_dir, training_set, gradient_boosted=env.training.gradient_boosted_baseline,
+                                  seed=env.training.seed)
     metrics["training"] = {
         "nproc": env.training.nproc,
         "device": env.training.device,

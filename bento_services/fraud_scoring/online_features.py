@@ -174,5 +174,4 @@ def features_at(values: dict[str, Any], transaction: TransactionIn) -> dict[str,
     """Replace the stored recent events in ``values`` by the customer features at the transaction's time."""
     if not set(RECENT_EVENT_COLUMNS) <= values.keys():
         return {}
-    stored = {name: values.pop(name) for name in RECENT_EVENT_COLUMNS}
-    return customer_features_at(stored if stored["recent_times_us"] is not None else None, transaction.event_timestamp)
+    return customer_features_at({name: values.pop(name) for name in RECENT_EVENT_COLUMNS}, transaction.event_timestamp)

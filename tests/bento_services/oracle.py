@@ -34,7 +34,7 @@ def online_records(env: Environment, items: list[dict[str, Any]]) -> list[dict[s
         stored = {name: values[index] for name, values in found.items() if name not in ("customer_id", "merchant_id")}
         recent = {name: stored.pop(name) for name in RECENT_EVENT_COLUMNS}
         record.update(stored)
-        record.update(customer_features_at(recent if recent["recent_times_us"] is not None else None, at))
+        record.update(customer_features_at(recent, at))
         record.update(item.get("features", {}))
         records.append(record)
     return records

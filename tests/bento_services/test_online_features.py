@@ -39,7 +39,7 @@ def expected_values(online: OnlineFeatures, transactions: list[TransactionIn]) -
     expected = []
     for i, transaction in enumerate(transactions):
         stored = {name: answer[name][i] for name in RECENT_EVENT_COLUMNS}
-        features = customer_features_at(stored if stored["recent_times_us"] is not None else None, transaction.event_timestamp)
+        features = customer_features_at(stored, transaction.event_timestamp)
         expected.append({**features, **{name: answer[name][i] for name in MERCHANT_FEATURES}})
     return expected
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pytest
 
+from features.aggregations import pack_events
 from features.names import (
     CUSTOMER_TRANSACTIONS_FILE,
     CUSTOMER_TRANSACTIONS_PUSH_SOURCE,
@@ -315,10 +316,7 @@ def test_materialise_puts_each_customers_and_merchants_latest_s3_row_into_redis(
         features=cloud.store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
         entity_rows=[{"customer_id": c, "merchant_id": m} for c, m in chosen],
     ).to_dict()
-    for column in ("recent_times_us", "recent_flags"):
-        assert online[column] == [list(customers.loc[c, column]) for c, _ in chosen], column
-    for got, (c, _) in zip(online["recent_amounts_aed"], chosen, strict=True):
-        assert got == pytest.approx(list(customers.loc[c, "recent_amounts_aed"]))
+    assert online["recent_events"] == [customers.loc[c, "recent_events"] for c, _ in chosen]
     assert online["merchant_fraud_rate_30d"] == pytest.approx([merchants.loc[m, "merchant_fraud_rate_30d"] for _, m in chosen])
     assert online["merchant_txn_count_7d"] == [int(merchants.loc[m, "merchant_txn_count_7d"]) for _, m in chosen]
 
@@ -397,7 +395,7 @@ def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_r
 
     before = len(read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings))
     row = {"customer_id": "c000003", "event_timestamp": pd.Timestamp.now(tz="UTC").floor("us").to_pydatetime(),
-           "recent_times_us": [41], "recent_amounts_aed": [2.5], "recent_flags": [0]}
+           "recent_events": pack_events([(41, 2.5, 0)])}
     source = cloud.store.get_feature_view("customer_transactions").batch_source
     sink = sink_for_source(source.path, repo_path=str(cloud.store.repo_path), region=cloud.env.region,
                            s3_endpoint_override=source.file_options.s3_endpoint_override)
@@ -406,10 +404,10 @@ def test_the_streams_partition_files_land_in_the_s3_table_and_the_online_write_r
     cloud.store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
 
     after = read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings)
-    assert len(after) == before + 1 and after["recent_times_us"].map(lambda times: list(times) == [41]).sum() == 1
-    online = cloud.store.get_online_features(features=["customer_transactions:recent_times_us"],
+    assert len(after) == before + 1 and (after["recent_events"] == row["recent_events"]).sum() == 1
+    online = cloud.store.get_online_features(features=["customer_transactions:recent_events"],
                                              entity_rows=[{"customer_id": "c000003"}]).to_dict()
-    assert online["recent_times_us"] == [[41]]
+    assert online["recent_events"] == [row["recent_events"]]
 
 
 def test_sahab_features_materialize_from_terraform_outputs_refills_redis(
@@ -444,9 +442,9 @@ def test_sahab_features_materialize_from_terraform_outputs_refills_redis(
 
     customers = latest_rows(read_offline_table(cloud.env, CUSTOMER_TRANSACTIONS_FILE, cloud.settings), "customer_id")
     chosen = list(customers.index[-3:])
-    online = cloud.store.get_online_features(features=["customer_transactions:recent_times_us"],
+    online = cloud.store.get_online_features(features=["customer_transactions:recent_events"],
                                              entity_rows=[{"customer_id": c} for c in chosen]).to_dict()
-    assert online["recent_times_us"] == [list(customers.loc[c, "recent_times_us"]) for c in chosen]
+    assert online["recent_events"] == [customers.loc[c, "recent_events"] for c in chosen]
 
 
 def test_a_missing_s3_table_names_where_to_upload_it(cloud: CloudRepository) -> None:
@@ -474,7 +472,7 @@ def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudR
     assert not online.reads_in_process
     for i, (item, transaction) in enumerate(zip(found, items, strict=True)):
         recent = {name: expected[name][i] for name in RECENT_EVENT_COLUMNS}
-        want = {**customer_features_at(recent if recent["recent_times_us"] is not None else None, transaction.event_timestamp),
+        want = {**customer_features_at(recent, transaction.event_timestamp),
                 **{name: expected[name][i] for name in MERCHANT_FEATURES}}
         assert item.values == want
         assert {name: type(v) for name, v in item.values.items()} == {name: type(v) for name, v in want.items()}
@@ -549,7 +547,7 @@ def test_without_the_token_variable_the_store_reads_the_redis_token_from_its_sec
     customer = customers.index[0]
     rows = store.get_online_features(features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
                                      entity_rows=[{"customer_id": customer, "merchant_id": "m0001"}]).to_dict()
-    assert rows["recent_times_us"] == [list(customers.loc[customer, "recent_times_us"])]  # Redis took the token from the secret
+    assert rows["recent_events"] == [customers.loc[customer, "recent_events"]]  # Redis took the token from the secret
     assert os.environ[REDIS_AUTH_TOKEN_VARIABLE] == REDIS_TOKEN
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from features.aggregations import pack_events, unpack_events
 from features.names import (
     CUSTOMER_TRANSACTIONS_PUSH_SOURCE,
     FRAUD_MODEL_FEATURE_SERVICE,
@@ -63,8 +64,7 @@ def test_the_online_store_holds_each_customers_latest_offline_row_after_material
         features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
         entity_rows=[{"customer_id": customer, "merchant_id": "m0001"}],
     ).to_dict()
-    assert online["recent_times_us"] == [list(latest.loc[customer, "recent_times_us"])]
-    assert online["recent_amounts_aed"][0] == pytest.approx(list(latest.loc[customer, "recent_amounts_aed"]))
+    assert online["recent_events"] == [latest.loc[customer, "recent_events"]]
     assert online["merchant_fraud_rate_30d"][0] is not None
 
 
@@ -81,12 +81,11 @@ def test_a_row_pushed_to_the_push_source_is_read_online(repository) -> None:
     from feast.data_source import PushMode
 
     store = repository[3]
-    row = {"customer_id": "c000007", "event_timestamp": datetime.now(UTC), "recent_times_us": [42, 43],
-           "recent_amounts_aed": [1.0, 2.0], "recent_flags": [0, 3]}
+    row = {"customer_id": "c000007", "event_timestamp": datetime.now(UTC), "recent_events": pack_events([(42, 1.0, 0), (43, 2.0, 3)])}
     store.push(CUSTOMER_TRANSACTIONS_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)
-    online = store.get_online_features(features=["customer_transactions:recent_times_us", "customer_transactions:recent_flags"],
+    online = store.get_online_features(features=["customer_transactions:recent_events"],
                                        entity_rows=[{"customer_id": "c000007"}]).to_dict()
-    assert (online["recent_times_us"], online["recent_flags"]) == ([[42, 43]], [[0, 3]])
+    assert unpack_events(online["recent_events"][0]).tolist() == [(42, 1.0, 0), (43, 2.0, 3)]
 
 
 def test_applying_again_is_idempotent(repository) -> None:

@@ -24,7 +24,7 @@ def test_customer_rows_equal_the_shared_function_over_the_whole_history(tables) 
         events = sorted(recent_event(record) for record in history.to_dict("records"))
         for row in customers[customers["customer_id"] == customer].to_dict("records"):
             expected = recent_events_as_of(events, to_micros(row["event_timestamp"].to_pydatetime()))
-            assert {name: list(row[name]) for name in RECENT_EVENT_COLUMNS} == expected
+            assert {name: row[name] for name in RECENT_EVENT_COLUMNS} == expected
 
 
 def test_there_is_one_customer_row_per_customer_and_transaction_instant(tables) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from ml_helpers import tiny_environment
 
-from features.aggregations import CUSTOMER_FEATURES
+from features.aggregations import CUSTOMER_FEATURES, pack_events
 from features.names import CUSTOMER_TRANSACTIONS_FILE, MERCHANT_RISK_FILE, TRANSACTIONS_FILE
 from environments.errors import ConfigError
 from training.dataset import TRANSACTION_TIME, build_training_set, historical_rows, snapshot_digest
@@ -22,8 +22,8 @@ T3 = pd.Timestamp("2026-01-05 11:00:00", tz="UTC")
 def customer_row(moment: pd.Timestamp, count: int) -> dict:
     """A stored row stamped ``moment`` holding ``count`` events an hour before T1 (so any later reader counts them all)."""
     first = (T1 - pd.Timedelta(hours=1)).value // 1000
-    return {"customer_id": "c000001", "event_timestamp": moment, "recent_times_us": [first + i for i in range(count)],
-            "recent_amounts_aed": [1.0] * count, "recent_flags": [0] * count}
+    return {"customer_id": "c000001", "event_timestamp": moment,
+            "recent_events": pack_events([(first + i, 1.0, 0) for i in range(count)])}
 
 
 def transaction(transaction_id: str, moment: pd.Timestamp, merchant: str) -> dict:
