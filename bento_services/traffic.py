@@ -56,6 +56,29 @@ def payloads_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return items
 
 
+def replayable(frame: pd.DataFrame, store: Any) -> pd.DataFrame:
+    """Each customer's latest transaction in ``frame``, where scoring it at its own time sees what training saw.
+
+    Features are computed at a transaction's ``event_timestamp`` from the customer's stored recent events (a
+    week up to their latest event). A recorded transaction replayed at its time reads them exactly as its
+    training row did when it is at or after the customer's latest stored event; an earlier one would miss the
+    events that fell out of the stored week since. Customers whose latest stored event is later (the live
+    stream moved them on) are left out; customers the store does not know are kept (unknown either way).
+    """
+    from features.aggregations import RECENT_EVENTS, to_micros, unpack_events
+    from features.names import CUSTOMER_TRANSACTIONS_VIEW
+
+    latest = frame.sort_values("event_timestamp", kind="stable").groupby("customer_id").tail(1)
+    stored = store.get_online_features(
+        features=[f"{CUSTOMER_TRANSACTIONS_VIEW}:{RECENT_EVENTS}"],
+        entity_rows=[{"customer_id": customer} for customer in latest["customer_id"]],
+    ).to_dict()[RECENT_EVENTS]
+    moments = [to_micros(moment.to_pydatetime()) for moment in latest["event_timestamp"]]
+    keep = [not events or moment >= int(unpack_events(events)["time_us"][-1])
+            for events, moment in zip(stored, moments, strict=True)]
+    return latest[keep]
+
+
 def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

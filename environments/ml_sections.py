@@ -18,13 +18,19 @@ from environments.settings_model import SettingsModel
 class TrainingConfig(SettingsModel):
     """Training job settings. Small defaults so the local stack trains in seconds on a CPU."""
 
-    epochs: int = Field(default=6, ge=1, description="Default: 6.")
+    epochs: int = Field(default=20, ge=1, description="The most epochs; early stopping usually ends sooner. Default: 20.")
     batch_size: int = Field(default=512, ge=1, description="Global batch size (split across ranks). Default: 512.")
     learning_rate: float = Field(default=3e-3, gt=0, description="Default: 0.003.")
     seed: int = Field(default=7, description="Default: 7.")
     nproc: int = Field(default=1, ge=1, description="Processes (torchrun) for training. Default: 1.")
     device: Literal["cpu", "cuda"] = Field(default="cpu", description="Default: cpu.")
-    validation_days: int = Field(default=7, ge=1, description="Last N days held out for validation. Default: 7.")
+    validation_days: int = Field(default=10, ge=1, description="Last N days held out for validation. Default: 10.")
+    early_stopping_days: int = Field(
+        default=3, ge=1, description="Last N days of the training window scored after each epoch and not trained on; "
+        "the best epoch there is the model. Default: 3.",
+    )
+    patience: int = Field(default=3, ge=1, description="Epochs without a better early-stopping score before "
+                          "training stops. Default: 3.")
     gradient_boosted_baseline: bool = Field(
         default=True, description="Also fit a gradient-boosted model on the same inputs and report its PR-AUC beside "
         "the network's (seconds on the demo data). Default: true.",

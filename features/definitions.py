@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
-from feast.types import Bytes, Float64, Int64, PrimitiveFeastType, String
+from feast.types import Float64, Int64, PrimitiveFeastType, String
 
 from features.aggregations import MERCHANT_FEATURE_SPECS, RECENT_EVENT_SPECS, FeatureSpec
 from features.names import (
@@ -32,7 +32,7 @@ from features.names import (
 #: make training see nulls where serving sees the last value; with none, both see the same row.
 NO_EXPIRY = timedelta(0)
 
-_FEAST_TYPES: dict[str, PrimitiveFeastType] = {"int64": Int64, "float64": Float64, "bytes": Bytes}
+_FEAST_TYPES: dict[str, PrimitiveFeastType] = {"int64": Int64, "float64": Float64, "string": String}
 
 
 @dataclass(frozen=True)

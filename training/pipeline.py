@@ -76,6 +76,7 @@ def prepare_run(env: Environment, run_dir: Path, *, store=None, training_set=Non
         learning_rate=env.training.learning_rate,
         seed=env.training.seed,
         device=env.training.device,
+        patience=env.training.patience,
         model=ModelSpec(
             vocabulary_sizes=training_set.preprocessor.vocabulary_sizes,
             numeric_width=len(training_set.preprocessor.numeric_names),

@@ -11,12 +11,17 @@ together exactly the single process's batch b of the same global size; each rank
 over an equal share and DDP averages the gradients, so the update equals the global-batch update up
 to floating-point summation order. The model has no dropout or batch norm (``training.model``).
 
-Checkpoints: after every epoch rank 0 writes ``checkpoints/epoch-NNNN.pt`` (model, optimiser, epoch)
-atomically; a restarted run resumes after the newest one. Shuffling is a pure function of
+Early stopping: after every epoch rank 0 scores the early-stopping slice (the last days of the training
+window, never trained on) and keeps the weights of the epoch with the best PR-AUC there in ``best_model.pt``;
+after ``patience`` epochs without a better one every rank stops (rank 0's decision is broadcast). The held-out
+validation window is reported per epoch but chooses nothing, so its numbers stay an honest estimate.
+
+Checkpoints: after every epoch rank 0 writes ``checkpoints/epoch-NNNN.pt`` (model, optimiser, epoch, the best
+epoch so far) atomically; a restarted run resumes after the newest one. Shuffling is a pure function of
 (seed, epoch) and nothing else is random after initialisation, so an interrupted and resumed run
 ends with the same weights as one that never stopped.
 
-At the end rank 0 writes ``final_model.pt`` and every rank writes ``param-digest-rank<R>.txt``
+At the end rank 0 writes ``final_model.pt`` (the best epoch's weights) and every rank writes ``param-digest-rank<R>.txt``
 (sha256 of its parameters), which the launcher compares: ranks that diverged fail the run.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -46,6 +52,7 @@ RUN_CONFIG_FILE = "run_config.json"
 ARRAYS_FILE = "arrays.npz"
 CHECKPOINT_DIR = "checkpoints"
 FINAL_MODEL_FILE = "final_model.pt"
+BEST_MODEL_FILE = "best_model.pt"
 PROGRESS_FILE = "progress.jsonl"
 DIGEST_PATTERN = "param-digest-rank{rank}.txt"
 WEIGHT_DECAY = 1e-4
@@ -61,6 +68,7 @@ class RunConfig:
     seed: int
     device: str
     model: ModelSpec
+    patience: int = 3
 
     def save(self, run_dir: Path) -> None:
         (run_dir / RUN_CONFIG_FILE).write_text(json.dumps({**asdict(self), "model": self.model.to_dict()}, indent=2))
@@ -87,6 +95,8 @@ class EpochReport:
     samples: int
     seconds: float
     world_size: int
+    early_stopping_pr_auc: float = float("nan")
+    best_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,11 +136,12 @@ def train_process(
     arrays = np.load(run_dir / ARRAYS_FILE)
     train = [torch.from_numpy(arrays[f"train_{part}"]).to(device) for part in ("categorical", "numeric", "label")]
     validation = [torch.from_numpy(arrays[f"validation_{part}"]).to(device) for part in ("categorical", "numeric", "label")]
+    stopping = [torch.from_numpy(arrays[f"stop_{part}"]).to(device) for part in ("categorical", "numeric", "label")]
 
     torch.manual_seed(config.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     model = FraudScorer(config.model).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=WEIGHT_DECAY)
-    done = _resume(run_dir, model, optimizer, device)
+    done, best = _resume(run_dir, model, optimizer, device)
     trained = DistributedDataParallel(model) if where.world_size > 1 else model
     sampler: DistributedSampler[int] = DistributedSampler(
         range(len(train[2])),  # type: ignore[arg-type]  # the sampler only takes len() of its dataset
@@ -153,26 +164,36 @@ def train_process(
             optimizer.step()
             loss_sum += float(loss.detach()) * len(batch)
             seen += len(batch)
+        patience_spent = False
         if where.is_main:
             seconds = time.perf_counter() - started
             validation_loss, pr_auc = _validation_loss_and_pr_auc(model, validation, loss_fn)
+            _, stopping_pr_auc = _validation_loss_and_pr_auc(model, stopping, loss_fn)
+            if best.epoch == 0 or stopping_pr_auc > best.pr_auc:  # NaN (a slice without fraud) never beats the first
+                best = _Best(epoch, float("-inf") if math.isnan(stopping_pr_auc) else stopping_pr_auc)
+                _atomic_save({"model": model.state_dict(), "spec": config.model.to_dict()}, run_dir / BEST_MODEL_FILE)
             report = EpochReport(
                 epoch=epoch, epochs=config.epochs, train_loss=loss_sum / max(seen, 1), validation_loss=validation_loss,
                 validation_pr_auc=pr_auc, samples=seen * where.world_size, seconds=seconds, world_size=where.world_size,
+                early_stopping_pr_auc=stopping_pr_auc, best_epoch=best.epoch,
             )
-            _save_checkpoint(run_dir, model, optimizer, epoch)
+            _save_checkpoint(run_dir, model, optimizer, epoch, best)
             with (run_dir / PROGRESS_FILE).open("a") as handle:
                 handle.write(json.dumps(asdict(report)) + "\n")
             reports.append(report)
             if on_epoch:
                 on_epoch(report)
+            patience_spent = epoch - best.epoch >= config.patience
         if where.world_size > 1:
-            dist.barrier()
+            patience_spent = _broadcast_flag(patience_spent, device)
+        if patience_spent:
+            break
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < config.epochs:
             _leave_process_group(where)
             return reports
     if where.is_main:
-        _atomic_save({"model": model.state_dict(), "spec": config.model.to_dict()}, run_dir / FINAL_MODEL_FILE)
+        best_state = torch.load(run_dir / BEST_MODEL_FILE, map_location="cpu", weights_only=True)
+        _atomic_save(best_state, run_dir / FINAL_MODEL_FILE)
     (run_dir / DIGEST_PATTERN.format(rank=where.rank)).write_text(parameter_digest(model) + "\n")
     _leave_process_group(where)
     return reports
@@ -213,24 +234,42 @@ def _validation_loss_and_pr_auc(
     return loss, pr_auc
 
 
-def _resume(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device) -> int:
-    """Load the newest checkpoint if there is one; return the number of epochs it completed."""
+@dataclass(frozen=True)
+class _Best:
+    """The epoch whose weights ``best_model.pt`` holds (0: none yet) and its early-stopping PR-AUC."""
+
+    epoch: int
+    pr_auc: float
+
+
+def _resume(
+    run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device
+) -> tuple[int, _Best]:
+    """Load the newest checkpoint if there is one; return the epochs it completed and the best epoch so far."""
     path = latest_checkpoint(run_dir)
     if path is None:
-        return 0
+        return 0, _Best(0, float("-inf"))
     state = torch.load(path, map_location=device, weights_only=True)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    return int(state["epoch"])
+    return int(state["epoch"]), _Best(int(state["best_epoch"]), float(state["best_pr_auc"]))
 
 
-def _save_checkpoint(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int) -> None:
+def _save_checkpoint(run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int, best: _Best) -> None:
     folder = run_dir / CHECKPOINT_DIR
     folder.mkdir(exist_ok=True)
     _atomic_save(
-        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+         "best_epoch": best.epoch, "best_pr_auc": best.pr_auc},
         folder / f"epoch-{epoch:04d}.pt",
     )
+
+
+def _broadcast_flag(flag: bool, device: torch.device) -> bool:
+    """Rank 0's decision, on every rank (so that all ranks stop after the same epoch)."""
+    tensor = torch.tensor([1 if flag else 0], dtype=torch.int64, device=device)
+    dist.broadcast(tensor, src=0)
+    return bool(tensor.item())
 
 
 def _atomic_save(state: dict, path: Path) -> None:

@@ -14,13 +14,14 @@ through ``get_online_features``, whose registry lookups and response protobufs w
 on Redis the network round trips dominate and the two are within noise (``bench/serving.py``, (d)). The values are converted exactly as ``OnlineResponse.to_dict`` does.
 
 Feast answers nothing for an entity id it has never materialised (a new card, a new shop). Such
-an entity is reported in the response's ``unknown_entities`` and its features stay ``None``: the
-model's own preprocessing (``training.preprocessing``) then applies the documented defaults it was
-trained with, and sets the ``*_history_missing`` input so the model knows:
+an entity is reported in the response's ``unknown_entities``. A customer's features are then those of
+an empty history, exactly as training computes a customer's first transaction; a merchant's stay
+``None``, and the model's own preprocessing (``training.preprocessing``) applies the documented
+defaults it was trained with and sets ``merchant_history_missing`` so the model knows:
 
 | entity unknown | features become                                                          |
 |----------------|--------------------------------------------------------------------------|
-| customer       | every ``txn_count_*`` / ``amount_*`` feature 0, ``seconds_since_previous_txn`` 7 days, ``customer_history_missing`` = 1 |
+| customer       | an empty history: every ``txn_count_*`` / ``amount_*`` feature 0, ``seconds_since_previous_txn`` 7 days (as training reads a first transaction) |
 | merchant       | ``merchant_fraud_rate_30d`` = the prior 0.02, ``merchant_txn_count_7d`` 0, ``merchant_history_missing`` = 1 |
 
 A request may override any feature by name; an override wins over the store. Feature views are

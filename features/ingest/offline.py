@@ -33,7 +33,7 @@ from features.names import TIMESTAMP_FIELD
 
 ENTITY_COLUMN = "customer_id"
 
-_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "bytes": pa.binary()}
+_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string()}
 
 #: The columns of every customer row, in order: the stream's files and the batch generator's use it alike.
 OFFLINE_SCHEMA = pa.schema(

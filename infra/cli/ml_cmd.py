@@ -138,13 +138,15 @@ def train_command(
         def on_epoch(report: Any) -> None:
             progress.update(
                 task, completed=report.epoch,
-                description=f"epoch {report.epoch}/{report.epochs}: validation loss {report.validation_loss:.4f}, "
-                f"PR-AUC {report.validation_pr_auc:.3f}",
+                description=f"epoch {report.epoch}/{report.epochs}: early-stopping PR-AUC "
+                f"{report.early_stopping_pr_auc:.3f} (best epoch {report.best_epoch}), validation PR-AUC "
+                f"{report.validation_pr_auc:.3f}",
             )
 
         result = train(env, nproc=nproc, device=device, register=register_version,
                        on_stage=lambda message: progress.console.log(message), on_epoch=on_epoch)
     console.print(metrics_table(result.metrics))
+    console.print(f"[bold]{result.metrics['report']}[/]")
     if result.version is not None:
         console.print(f"registered version [bold]{result.version.version_id}[/] at {result.version.location}")
     else:
@@ -177,9 +179,15 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("note")
+    low, high = metrics["pr_auc_interval_95"]
+    ceiling, share = metrics["ceiling_pr_auc"], metrics["share_of_ceiling"]
+    boosted = metrics["gradient_boosted_pr_auc"]
     rows = [
-        ("PR-AUC", f"{metrics['pr_auc']:.4f}", f"{metrics['pr_auc_lift_over_baseline']:.1f}x the random baseline "
-         f"{metrics['baseline_pr_auc']:.4f}"),
+        ("PR-AUC", f"{metrics['pr_auc']:.4f}", f"95% interval {low:.3f}-{high:.3f}; {metrics['pr_auc_lift_over_baseline']:.1f}x "
+         f"the random baseline {metrics['baseline_pr_auc']:.4f}"),
+        ("gradient-boosted PR-AUC", "-" if boosted is None else f"{boosted:.4f}", "same inputs and rows (scikit-learn)"),
+        ("ceiling PR-AUC", "-" if ceiling is None else f"{ceiling:.4f}",
+         "the data has no true probability" if share is None else f"the data's true probability; model at {share:.0%}"),
         ("ROC-AUC", f"{metrics['roc_auc']:.4f}", ""),
         ("ECE", f"{metrics['ece']:.4f}", "calibration, 10 bins"),
         ("Brier score", f"{metrics['brier_score']:.4f}", ""),

@@ -194,10 +194,13 @@ def drift_report(run: StackRun) -> str:
 
 
 def _send(run: StackRun, frame: pd.DataFrame, label: str):
-    from bento_services.traffic import payloads_from_frame, send_transactions
+    """Score customers' latest transactions at their own time (``bento_services.traffic.replayable``)."""
+    from bento_services.traffic import payloads_from_frame, replayable, send_transactions
+    from features.store import feature_store_for
 
-    sample = frame.sample(min(run.traffic, len(frame)), random_state=int(time.time()) % 100_000)
-    run.say(f"sending {len(sample)} {label} transactions")
+    candidates = replayable(frame, feature_store_for(run.env))
+    sample = candidates.sample(min(run.traffic, len(candidates)), random_state=int(time.time()) % 100_000)
+    run.say(f"sending {len(sample)} {label} transactions (customers' latest, scored as of their own time)")
     return send_transactions(run.facts["server"].url, payloads_from_frame(sample))
 
 

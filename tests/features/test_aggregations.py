@@ -81,8 +81,9 @@ def test_a_row_keeps_the_week_before_its_time_and_at_most_the_latest_events() ->
     assert times.tolist() == sorted(times.tolist()) and times[-1] == to_micros(T0)
 
 
-def test_a_customer_without_a_row_reads_none_and_one_quiet_for_a_week_reads_a_week() -> None:
-    assert customer_features_at(None, T0) == dict.fromkeys(CUSTOMER_FEATURES)
+def test_a_customer_without_a_row_or_quiet_for_a_week_reads_an_empty_week() -> None:
+    assert customer_features_at(None, T0) == customer_features_at(row_of(txn(0, 5.0)), T0)  # only itself: no history
+    assert customer_features_at(None, T0)["seconds_since_previous_txn"] == NO_PREVIOUS_SECONDS
     quiet = customer_features_at(row_of(txn(8 * 24 * 60, 9.0), as_of=T0 - timedelta(days=8)), T0)
     assert quiet["seconds_since_previous_txn"] == NO_PREVIOUS_SECONDS
     assert all(quiet[name] == 0 for name in CUSTOMER_FEATURES if name != "seconds_since_previous_txn")
