@@ -80,6 +80,7 @@ def prepare_run(env: Environment, run_dir: Path, *, store=None, training_set=Non
         model=ModelSpec(
             vocabulary_sizes=training_set.preprocessor.vocabulary_sizes,
             numeric_width=len(training_set.preprocessor.numeric_names),
+            members=env.training.ensemble_members,
         ),
     )
     config.save(run_dir)
@@ -144,13 +145,14 @@ def train(
     register: bool = True,
     run_dir: Path | None = None,
     store=None,
+    training_set=None,
     on_stage: Callable[[str], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
 ) -> TrainingResult:
     """Train, export, evaluate and (by default) register a model version for ``env``.
 
     ``nproc`` and ``device`` override ``env.training``; ``run_dir`` reuses a folder (resuming from its
-    checkpoints if it has any).
+    checkpoints if it has any); ``training_set`` skips building it (two versions trained on the same rows).
     """
     overrides = {key: value for key, value in (("nproc", nproc), ("device", device)) if value is not None}
     if overrides:
@@ -160,8 +162,9 @@ def train(
     require_device(env.training.device, env.training.nproc)
     say = on_stage or (lambda _message: None)
     run_dir = run_dir or new_run_dir(env)
-    say("building the training set with Feast (point-in-time join)")
-    training_set, _config = prepare_run(env, run_dir, store=store)
+    if training_set is None:
+        say("building the training set (point-in-time join)")
+    training_set, _config = prepare_run(env, run_dir, store=store, training_set=training_set)
     epochs: list[EpochReport] = []
 
     def record(report: EpochReport) -> None:

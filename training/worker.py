@@ -159,7 +159,8 @@ def train_process(
         loss_sum, seen = 0.0, 0
         for batch in indices.split(local_batch):
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(trained(train[0][batch], train[1][batch]), train[2][batch])
+            logits = trained(train[0][batch], train[1][batch])  # [members, batch]: each member learns from its own loss
+            loss = loss_fn(logits, train[2][batch].expand_as(logits))
             loss.backward()
             optimizer.step()
             loss_sum += float(loss.detach()) * len(batch)
@@ -229,8 +230,8 @@ def _validation_loss_and_pr_auc(
     model.eval()
     with torch.no_grad():
         logits = model(validation[0], validation[1])
-        loss = float(loss_fn(logits, validation[2]))
-        pr_auc = average_precision(validation[2].cpu().numpy(), torch.sigmoid(logits).cpu().numpy())
+        loss = float(loss_fn(logits, validation[2].expand_as(logits)))
+        pr_auc = average_precision(validation[2].cpu().numpy(), torch.sigmoid(logits).mean(dim=0).cpu().numpy())
     return loss, pr_auc
 
 

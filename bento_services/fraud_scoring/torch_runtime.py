@@ -59,16 +59,19 @@ class TorchModel:
 
 
 def _spec_from_weights(weights: dict) -> Any:
-    """The ``ModelSpec`` the initializer shapes imply (vocabularies, numeric width, hidden layers)."""
+    """The ``ModelSpec`` the initializer shapes imply (members, vocabularies, numeric width, hidden layers)."""
     from training.model import ModelSpec
 
-    tables = sorted((k for k in weights if k.startswith("embeddings.")), key=lambda k: int(k.split(".")[1]))
-    linears = sorted((k for k in weights if k.startswith("mlp.") and k.endswith(".weight")),
+    members = {int(key.split(".")[1]) for key in weights if key.startswith("members.")}
+    first = {key.removeprefix("members.0."): value for key, value in weights.items() if key.startswith("members.0.")}
+    tables = sorted((k for k in first if k.startswith("embeddings.")), key=lambda k: int(k.split(".")[1]))
+    linears = sorted((k for k in first if k.startswith("mlp.") and k.endswith(".weight")),
                      key=lambda k: int(k.split(".")[1]))
     if not tables or not linears:
         raise ConfigError("the ONNX model has no embedding or MLP weights named like a training.model.FraudScorer")
-    vocabulary_sizes = [int(weights[k].shape[0]) for k in tables]
-    embedded = sum(int(weights[k].shape[1]) for k in tables)
-    numeric_width = int(weights[linears[0]].shape[1]) - embedded
-    hidden_sizes = [int(weights[k].shape[0]) for k in linears[:-1]]
-    return ModelSpec(vocabulary_sizes=vocabulary_sizes, numeric_width=numeric_width, hidden_sizes=hidden_sizes)
+    vocabulary_sizes = [int(first[k].shape[0]) for k in tables]
+    embedded = sum(int(first[k].shape[1]) for k in tables)
+    numeric_width = int(first[linears[0]].shape[1]) - embedded
+    hidden_sizes = [int(first[k].shape[0]) for k in linears[:-1]]
+    return ModelSpec(vocabulary_sizes=vocabulary_sizes, numeric_width=numeric_width, hidden_sizes=hidden_sizes,
+                     members=len(members))

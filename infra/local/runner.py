@@ -119,7 +119,9 @@ def stream_burst_step(run: StackRun) -> str:
 
 
 def train_versions(run: StackRun) -> str:
-    """Two versions: v1 (half the epochs: the model in production) then v2 (full training: the challenger)."""
+    """Two versions from one training set: v1 (one network, half the epochs: the model in production) then v2
+    (the full ensemble and epochs: the challenger)."""
+    from training.dataset import build_training_set
     from training.pipeline import train
     from training.registry import list_versions
 
@@ -127,12 +129,14 @@ def train_versions(run: StackRun) -> str:
     if len(existing) >= 2 and not run.retrain:
         run.facts["versions"] = [v.version_id for v in existing[-2:]]
         return f"kept {existing[-2].version_id} and {existing[-1].version_id} (--retrain trains two more)"
+    run.say("building the training set (point-in-time join)")
+    training_set = build_training_set(run.env)
     made = []
-    for label, epochs in (("v1", max(1, run.env.training.epochs // 2)), ("v2", run.env.training.epochs)):
-        env = run.env.model_copy(update={"training": run.env.training.model_copy(update={"epochs": epochs})})
-        result = train(env, on_stage=lambda message, label=label: run.say(f"{label}: {message}"))
-        pr_auc = result.metrics.get("pr_auc")
-        made.append(f"{label} {result.version.version_id} (PR-AUC {'n/a' if pr_auc is None else f'{pr_auc:.3f}'})")
+    full = run.env.training
+    for label, settings in (("v1", {"epochs": max(1, full.epochs // 2), "ensemble_members": 1}), ("v2", {})):
+        env = run.env.model_copy(update={"training": full.model_copy(update=settings)})
+        result = train(env, training_set=training_set, on_stage=lambda message, label=label: run.say(f"{label}: {message}"))
+        made.append(f"{label} {result.version.version_id} ({result.metrics['report']})")
     run.facts["versions"] = [v.version_id for v in list_versions(run.env)[-2:]]
     return "; ".join(made)
 

