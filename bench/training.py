@@ -49,7 +49,8 @@ def measure(prepared: Path, work: Path, label: str, nproc: int, device: str, bat
     run_dir = work / label
     shutil.copytree(prepared, run_dir)
     config = RunConfig.load(run_dir)
-    RunConfig(**{**config.__dict__, "device": device, "global_batch_size": batch_size}).save(run_dir)
+    # Every requested epoch runs: early stopping would end a throughput measurement at a data-dependent point.
+    RunConfig(**{**config.__dict__, "device": device, "global_batch_size": batch_size, "patience": config.epochs}).save(run_dir)
     reports: list = []
     started = time.perf_counter()
     run_training(run_dir, nproc=nproc, on_epoch=reports.append, timeout_s=1800)

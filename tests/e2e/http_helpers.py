@@ -30,7 +30,7 @@ def metric(url: str, name: str, **labels: str) -> float:
 
 def transaction(customer_id: str, merchant_id: str = "m0001", **fields: Any) -> dict[str, Any]:
     return {"customer_id": customer_id, "merchant_id": merchant_id, "amount_aed": 120.0, "merchant_category": "grocery",
-            "channel": "pos", "hour": 12, "is_cross_border": False, **fields}
+            "channel": "pos", "event_timestamp": "2026-01-14T12:00:00+04:00", "is_cross_border": False, **fields}
 
 
 def free_port() -> int:

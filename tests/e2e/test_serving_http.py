@@ -81,11 +81,18 @@ def test_an_unknown_field_alone_is_422_naming_it(ab_server) -> None:
 
 def test_wrong_types_are_422_naming_every_field(ab_server) -> None:
     _, _, record = ab_server
-    bad = transaction("c000001", amount_aed="lots", hour=25, channel="fax", colour="red")
+    bad = transaction("c000001", amount_aed="lots", event_timestamp="2026-01-14T12:00:00", channel="fax", colour="red")
     response = httpx.post(f"{record.url}/score", json={"transactions": [bad]})
     assert response.status_code == 422
     assert sorted(response.json()["fields"]) == [
-        "transactions.0.amount_aed", "transactions.0.channel", "transactions.0.colour", "transactions.0.hour"]
+        "transactions.0.amount_aed", "transactions.0.channel", "transactions.0.colour", "transactions.0.event_timestamp"]
+
+
+def test_the_old_hour_field_is_422_saying_what_replaced_it(ab_server) -> None:
+    _, _, record = ab_server
+    response = httpx.post(f"{record.url}/score", json={"transactions": [transaction("c000001", hour=21)]})
+    assert response.status_code == 422
+    assert "'hour' is not a request field: send 'event_timestamp'" in response.json()["error"]
 
 
 def test_a_feature_override_beyond_its_bound_is_422_naming_the_feature_and_nothing_is_scored(ab_server) -> None:
@@ -117,7 +124,7 @@ def test_metrics_count_rejections_predictions_and_unknown_entities(ab_server) ->
     url = record.url
     before = {k: metric(url, *k) for k in (("sahab_rejected_requests_total",), ("sahab_predictions_total",),
                                            ("sahab_unknown_entities_total",))}
-    httpx.post(f"{url}/score", json={"transactions": [transaction("c000001", hour=-1)]})
+    httpx.post(f"{url}/score", json={"transactions": [transaction("c000001", event_timestamp="not a time")]})
     httpx.post(f"{url}/score", json={"transactions": [transaction("c000001")] * 65})
     score(url, [transaction("c000001"), transaction("c777777")])
     assert metric(url, "sahab_rejected_requests_total", status="422") >= 1
