@@ -57,26 +57,27 @@ def payloads_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def replayable(frame: pd.DataFrame, store: Any) -> pd.DataFrame:
-    """Each customer's latest transaction in ``frame``, where scoring it at its own time sees what training saw.
+    """The transactions of ``frame`` that, scored at their own time, read exactly the features training read.
 
-    Features are computed at a transaction's ``event_timestamp`` from the customer's stored recent events (a
-    week up to their latest event). A recorded transaction replayed at its time reads them exactly as its
-    training row did when it is at or after the customer's latest stored event; an earlier one would miss the
-    events that fell out of the stored week since. Customers whose latest stored event is later (the live
-    stream moved them on) are left out; customers the store does not know are kept (unknown either way).
+    Features are computed at a transaction's ``event_timestamp`` from the customer's stored recent events, which
+    reach ``RECENT_WINDOW`` (two weeks) back from their latest event ``L``; features read one week back. So a
+    transaction at ``T`` replays exactly when ``L - LONGEST_WINDOW <= T``: every customer's last week. Customers
+    the store does not know are kept (unknown either way); a customer the live stream moved on since the
+    recorded history keeps only what is still inside that week.
     """
-    from features.aggregations import RECENT_EVENTS, to_micros, unpack_events
+    from features.aggregations import LONGEST_WINDOW, RECENT_EVENTS, to_micros, unpack_events
     from features.names import CUSTOMER_TRANSACTIONS_VIEW
 
-    latest = frame.sort_values("event_timestamp", kind="stable").groupby("customer_id").tail(1)
+    customers = frame["customer_id"].drop_duplicates().tolist()
     stored = store.get_online_features(
-        features=[f"{CUSTOMER_TRANSACTIONS_VIEW}:{RECENT_EVENTS}"],
-        entity_rows=[{"customer_id": customer} for customer in latest["customer_id"]],
+        features=[f"{CUSTOMER_TRANSACTIONS_VIEW}:{RECENT_EVENTS}"], entity_rows=[{"customer_id": c} for c in customers],
     ).to_dict()[RECENT_EVENTS]
-    moments = [to_micros(moment.to_pydatetime()) for moment in latest["event_timestamp"]]
-    keep = [not events or moment >= int(unpack_events(events)["time_us"][-1])
-            for events, moment in zip(stored, moments, strict=True)]
-    return latest[keep]
+    week_us = LONGEST_WINDOW // pd.Timedelta(microseconds=1)
+    earliest = {customer: int(unpack_events(events)["time_us"][-1]) - week_us
+                for customer, events in zip(customers, stored, strict=True) if events}
+    moments = frame["event_timestamp"].map(lambda moment: to_micros(moment.to_pydatetime()))
+    bound = frame["customer_id"].map(earliest).fillna(-1).astype("int64")
+    return frame[moments >= bound]
 
 
 def _chunks(items: Sequence[dict[str, Any]], size: int) -> Iterable[Sequence[dict[str, Any]]]:

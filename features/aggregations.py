@@ -52,14 +52,17 @@ WINDOW_2H = timedelta(hours=2)
 WINDOW_24H = timedelta(hours=24)
 WINDOW_7D = timedelta(days=7)
 
-#: How far back a stored row reaches: the longest window. History older than this before ``T`` never counts.
-RECENT_WINDOW = WINDOW_7D
-LONGEST_WINDOW = RECENT_WINDOW
-#: The most events a row keeps (the latest). A customer with more in a week reads this many: every count is
-#: then a lower bound. 256 is ~30x the demo's busiest week and keeps an online row under 7 kB.
-MAX_RECENT_EVENTS = 256
-#: A customer with no transaction in ``RECENT_WINDOW`` before ``T`` reads this many seconds since the previous.
-NO_PREVIOUS_SECONDS = RECENT_WINDOW.total_seconds()
+#: The longest window a feature reads: history older than this before ``T`` never counts.
+LONGEST_WINDOW = WINDOW_7D
+#: How far back a stored row reaches: twice the longest window, so that a row as of ``E`` computes exact features
+#: for any instant from ``E - LONGEST_WINDOW`` on, not only after ``E`` (a transaction re-scored or scored late,
+#: the demo's sample traffic, a backfill).
+RECENT_WINDOW = 2 * LONGEST_WINDOW
+#: The most events a row keeps (the latest). A customer with more in two weeks reads this many: every count is
+#: then a lower bound. 512 is ~30x the demo's busiest fortnight and keeps an online row under 12 kB.
+MAX_RECENT_EVENTS = 512
+#: A customer with no transaction in the ``LONGEST_WINDOW`` before ``T`` reads this many seconds since the previous.
+NO_PREVIOUS_SECONDS = LONGEST_WINDOW.total_seconds()
 
 #: Bits of an event's flags: what the windows count besides times and amounts.
 FLAG_ECOMMERCE = 1
@@ -87,7 +90,7 @@ class FeatureSpec:
 #: The stored row of a customer (feature view ``customer_transactions``).
 RECENT_EVENT_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec(RECENT_EVENTS, "string",
-                "The customer's transactions in the 7 days up to the row's time, oldest first: base64 of "
+                "The customer's transactions in the 14 days up to the row's time, oldest first: base64 of "
                 "features.aggregations.EVENT_DTYPE records (time in µs, amount in AED, flags 1 = e-commerce, 2 = cross-border).",
                 float("inf")),
 )
@@ -141,6 +144,7 @@ MERCHANT_RATE_PRIOR_WEIGHT = 20.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _RECENT_US = RECENT_WINDOW // _US
+_WEEK_US = LONGEST_WINDOW // _US
 _HOUR_US, _TWO_HOURS_US, _DAY_US = (width // _US for width in (WINDOW_1H, WINDOW_2H, WINDOW_24H))
 
 #: One event before packing: ``(time in µs, amount, flags)``.
@@ -204,7 +208,7 @@ def customer_features_at(row: Mapping[str, Any] | None, at: datetime | int) -> d
     times = events["time_us"]
     end = int(np.searchsorted(times, at_us, side="left"))
     week, day, two_hours, hour = (
-        int(np.searchsorted(times, at_us - width, side="right")) for width in (_RECENT_US, _DAY_US, _TWO_HOURS_US, _HOUR_US)
+        int(np.searchsorted(times, at_us - width, side="right")) for width in (_WEEK_US, _DAY_US, _TWO_HOURS_US, _HOUR_US)
     )
     amounts = events["amount_aed"].tolist()
     recent_flags = events["flags"][two_hours:end]

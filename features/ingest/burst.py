@@ -45,19 +45,22 @@ def stream_burst(
     *,
     seed: int | None = None,
     drift: bool = False,
+    customers: int | None = None,
     store: Any | None = None,
     timeout_s: float = 300.0,
     progress: Callable[[str], None] | None = None,
 ) -> BurstSummary:
     """Produce ``n_events`` synthetic events now and ingest until all of them are in the feature stores.
 
+    ``customers`` limits the events to the first that many customers of ``env.data`` (default: all of them).
     Raises ``CommandFailed`` if the ingestor has not caught up within ``timeout_s``.
     """
     seed = seed if seed is not None else time.time_ns() % 1_000_000_007
     connection = connection_for(env)
     ensure_topics(connection, env.streaming)
     started = time.monotonic()
-    events = synthetic_events(env.data, n_events, seed=seed, id_prefix=f"burst-{seed}", drift=drift)
+    data = env.data if customers is None else env.data.model_copy(update={"customers": customers})
+    events = synthetic_events(data, n_events, seed=seed, id_prefix=f"burst-{seed}", drift=drift)
     produced = produce_payloads(connection, env.streaming.topic, ((e.key, e.to_json_bytes(), None) for e in events))
     if progress:
         progress(f"produced {produced.delivered} events in {produced.seconds:.1f} s; ingesting")

@@ -17,9 +17,9 @@ from features import aggregations
 #: Columns the stream writes, in the feature view's order (the customer's recent events).
 FEATURE_NAMES: tuple[str, ...] = aggregations.RECENT_EVENT_COLUMNS
 
-#: How much of a customer's history the ingestor keeps: the longest window, plus a day so that a
-#: late event (one whose time is before the customer's latest) still finds its own window complete.
-RETENTION: timedelta = aggregations.LONGEST_WINDOW + timedelta(days=1)
+#: How much of a customer's history the ingestor keeps: what a stored row reaches back, plus a day so that a
+#: late event (one whose time is before the customer's latest) still finds its own row complete.
+RETENTION: timedelta = aggregations.RECENT_WINDOW + timedelta(days=1)
 
 
 def row_as_of(history: Sequence[Sequence[Any]], as_of_us: int) -> dict[str, list]:

@@ -2,8 +2,9 @@
 
 Training reads each customer's stored row as of just before a transaction (Feast's point-in-time join over the
 offline store) and computes the features at the transaction's time; serving reads the latest row from the
-online store and computes them at the request's ``event_timestamp``. For a customer's latest recorded
-transaction both must give the same numbers, bit for bit, including the request's hour.
+online store and computes them at the request's ``event_timestamp``. For any recorded transaction of a
+customer's last week (the stored row reaches two weeks back) both must give the same numbers, bit for bit,
+including the request's hour.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from serving_stack import TINY_DATA
 
-from bento_services.traffic import payloads_from_frame, send_transactions
+from bento_services.traffic import payloads_from_frame, replayable, send_transactions
+from features.store import feature_store_for
 from training.data.generator import generate_transactions
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,10 @@ def sahab_drift(env_file: Path, since: datetime, report: Path) -> subprocess.Com
 def test_drift_exits_0_on_undrifted_traffic_and_3_on_drifted_traffic_with_a_plotted_report(ab_server, tiny_stack, tmp_path) -> None:
     _, env_file, record = ab_server
     clean_since = datetime.now(UTC)
-    clean = send_transactions(record.url, payloads_from_frame(tiny_stack.transactions.sample(600, random_state=21)))
+    # Customers' latest transactions, scored as of their own time: what training saw (a random past transaction
+    # would be scored against a store that has since moved on, and its history features would look skewed).
+    latest = replayable(tiny_stack.transactions, feature_store_for(tiny_stack.env))
+    clean = send_transactions(record.url, payloads_from_frame(latest))
     assert not clean.failed_status
     clean_run = sahab_drift(env_file, clean_since, tmp_path / "clean.html")
     assert clean_run.returncode == 0, clean_run.stdout + clean_run.stderr

@@ -73,9 +73,19 @@ def test_the_same_row_read_at_a_later_instant_ages_its_windows() -> None:
     assert (later["txn_count_1h"], later["txn_count_2h"], later["seconds_since_previous_txn"]) == (0, 2, 65 * 60.0)
 
 
-def test_a_row_keeps_the_week_before_its_time_and_at_most_the_latest_events() -> None:
-    row = row_of(txn(7 * 24 * 60 + 10, 1.0), txn(30, 2.0), txn(5, 3.0))  # the first is a week and 5 min before
-    assert unpack_events(row["recent_events"])["amount_aed"].tolist() == [2.0, 3.0]  # the one older than the week is gone
+def test_a_row_keeps_two_weeks_before_its_time_and_at_most_the_latest_events() -> None:
+    row = row_of(txn(14 * 24 * 60 + 10, 1.0), txn(8 * 24 * 60, 2.0), txn(5, 3.0))  # two weeks and 5 min, 8 days before
+    assert unpack_events(row["recent_events"])["amount_aed"].tolist() == [2.0, 3.0]  # the one older than two weeks is gone
+
+
+def test_a_row_scores_any_instant_of_the_week_before_it_exactly() -> None:
+    """A row as of E reaches two weeks back, so features at any T >= E - 7 d equal those from the full history."""
+    history = [txn(minutes, float(minutes)) for minutes in (12 * 24 * 60, 9 * 24 * 60, 3 * 24 * 60, 24 * 60, 90, 30, 0)]
+    full = sorted(recent_event(record) for record in history)
+    latest_row = recent_events_as_of(full, full[-1][0])
+    for at in (T0 - timedelta(days=7), T0 - timedelta(hours=20), T0 - timedelta(minutes=45), T0):
+        exact = recent_events_as_of([event for event in full if event[0] < to_micros(at)], to_micros(at))
+        assert customer_features_at(latest_row, at) == customer_features_at(exact, at), at
     times = unpack_events(row_of(*(txn(minutes, 1.0) for minutes in range(MAX_RECENT_EVENTS + 10)))["recent_events"])["time_us"]
     assert len(times) == MAX_RECENT_EVENTS
     assert times.tolist() == sorted(times.tolist()) and times[-1] == to_micros(T0)
