@@ -158,6 +158,11 @@ def to_micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
+def from_micros(micros: int) -> datetime:
+    """The instant ``micros`` microseconds after the epoch, in UTC (the inverse of ``to_micros``)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
 def flags_of(channel: str, is_cross_border: bool) -> int:
     """The flags of one transaction."""
     return (FLAG_ECOMMERCE if channel == "ecommerce" else 0) | (FLAG_CROSS_BORDER if is_cross_border else 0)

@@ -24,10 +24,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from features.aggregations import recent_event, to_micros
+from features.aggregations import from_micros, recent_event
 from features.ingest import rolling
 from features.ingest.events import InvalidEvent, TransactionEventV1, parse_event
 from features.names import TIMESTAMP_FIELD
@@ -37,7 +37,6 @@ ENTITY_COLUMN = "customer_id"
 #: The state key of a customer's history: a list of ``[event time in µs, amount, event id, flags]``, oldest first.
 HISTORY_KEY = "history"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RETENTION_US = rolling.RETENTION // timedelta(microseconds=1)
 
 #: One remembered transaction, as the state stores it (JSON): ``[event time in µs, amount, event id, flags]``
@@ -103,10 +102,6 @@ class CustomerHistoryStep:
 def insert_sorted(history: list[Entry], entry: Entry) -> None:
     """Insert in time order (a late event lands in place; equal times keep arrival order)."""
     history.insert(bisect.bisect_right([e[0] for e in history], entry[0]), entry)
-
-
-def from_micros(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
 
 
 def feature_row(customer_id: str, as_of_us: int, history: Sequence[Entry]) -> dict[str, Any]:
