@@ -35,9 +35,12 @@ _NETWORK_CREDENTIAL_PROVIDERS = ("iam-role",)
 
 
 class CommandRunner(Protocol):
-    """Runs one engine command (``["-chdir=...", "apply"]``); raises ``CommandFailed`` on failure."""
+    """Runs one engine command (``["-chdir=...", "apply"]``); raises ``CommandFailed`` on failure.
 
-    def __call__(self, argv: Sequence[str]) -> None: ...
+    ``stdout``, when given, is the file the command's output goes to (``terraform show -json``).
+    """
+
+    def __call__(self, argv: Sequence[str], stdout: Path | None = None) -> None: ...
 
 
 class StackLike(Protocol):
@@ -61,6 +64,8 @@ class StackCommand:
     stack: str
     layer: str
     argv: tuple[str, ...]
+    stdout: Path | None = None
+    """Where the command's output is written (the plan as JSON), or ``None`` for the terminal."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,12 @@ def terraform_runner(engine: str) -> CommandRunner:
         install = "https://opentofu.org/docs/intro/install/" if engine == "tofu" else "https://developer.hashicorp.com/terraform/install"
         raise ConfigError(f"'{engine}' is not on PATH: install it ({install}) or choose the other --engine")
 
-    def run(argv: Sequence[str]) -> None:
-        completed = subprocess.run([binary, *argv], check=False)
+    def run(argv: Sequence[str], stdout: Path | None = None) -> None:
+        if stdout is None:
+            completed = subprocess.run([binary, *argv], check=False)
+        else:
+            with stdout.open("wb") as output:
+                completed = subprocess.run([binary, *argv], check=False, stdout=output)
         if completed.returncode != 0:
             raise CommandFailed(f"`{engine} {' '.join(argv)}` exited {completed.returncode}; later layers were not touched")
 
@@ -112,13 +121,23 @@ def terraform_runner(engine: str) -> CommandRunner:
 
 
 def stack_commands(
-    stacks: Sequence[StackLike], *, action: Action, auto_approve: bool = False
+    stacks: Sequence[StackLike], *, action: Action, auto_approve: bool = False, plan_out: Path | None = None
 ) -> list[StackCommand]:
-    """Engine commands for ``stacks`` in the order given: ``init`` then ``plan`` or ``apply`` each."""
+    """Engine commands for ``stacks`` in the order given: ``init`` then ``plan`` or ``apply`` each.
+
+    With ``plan_out`` each plan is saved there as ``<stack>.tfplan`` and shown as ``<stack>.plan.json`` (the
+    Terraform plan JSON that ``sahab diff --plan`` renders for a pull request).
+    """
     commands = []
     for stack in stacks:
         chdir = f"-chdir={stack.path.parent}"
         commands.append(StackCommand(stack.name, stack.layer, (chdir, "init", "-input=false")))
+        if action == "plan" and plan_out is not None:
+            saved = plan_out.resolve() / f"{stack.name}.tfplan"
+            commands.append(StackCommand(stack.name, stack.layer, (chdir, "plan", "-input=false", f"-out={saved}")))
+            commands.append(StackCommand(stack.name, stack.layer, (chdir, "show", "-json", str(saved)),
+                                         stdout=plan_out.resolve() / f"{stack.name}.plan.json"))
+            continue
         if action == "plan":
             step: tuple[str, ...] = (chdir, "plan", "-input=false")
         elif auto_approve:
@@ -141,6 +160,7 @@ def deploy(
     runner: CommandRunner | None = None,
     synthesize: Synthesize | None = None,
     credentials: Callable[[], str] = find_aws_credentials,
+    plan_out: Path | None = None,
 ) -> DeployResult:
     """Synthesise ``env``, gate every one of its stacks, then plan or apply them layer by layer.
 
@@ -161,9 +181,14 @@ def deploy(
     gate = check_targets(targets, reports_dir=reports_dir, allowed_regions=env.allowed_regions)
     require_clean(gate)
     chosen = [s for s in stacks if layer is None or s.layer == layer]
-    commands = stack_commands(chosen, action=action, auto_approve=auto_approve)
+    commands = stack_commands(chosen, action=action, auto_approve=auto_approve, plan_out=plan_out)
+    if plan_out is not None:
+        plan_out.mkdir(parents=True, exist_ok=True)
     for command in commands:
-        runner(command.argv)
+        if command.stdout is None:
+            runner(command.argv)
+        else:
+            runner(command.argv, stdout=command.stdout)
     return DeployResult(env=env.name, action=action, gate=gate, commands=tuple(commands), credentials=method)
 
 

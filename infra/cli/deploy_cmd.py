@@ -52,16 +52,22 @@ def plan_command(
     reports: ReportsOption = Path("reports"),
     kubeconfig: KubeconfigOption = None,
     context: ContextOption = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Save each layer's plan here as <stack>.tfplan and <stack>.plan.json (for `sahab diff --plan DIR`).")] = None,
 ) -> None:
     """Synthesise, pass the policy gate, then terraform init + plan each layer in order."""
     if engine == "pulumi":
         _run_pulumi(environment, action="plan", layer=layer, kubeconfig=kubeconfig, context=context, outdir=outdir,
                     reports=reports)
         return
-    _run(environment, action="plan", layer=layer, engine=engine, auto_approve=False, outdir=outdir, reports=reports)
+    _run(environment, action="plan", layer=layer, engine=engine, auto_approve=False, outdir=outdir, reports=reports,
+         plan_out=out)
 
 
-def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_approve: bool, outdir: Path, reports: Path) -> None:
+def _run(
+    environment: str, *, action: str, layer: str | None, engine: str, auto_approve: bool, outdir: Path, reports: Path,
+    plan_out: Path | None = None,
+) -> None:
     from infra.cli.check_cmd import print_run
     from environments import load_environment
     from infra.deploy import deploy, find_aws_credentials
@@ -75,13 +81,15 @@ def _run(environment: str, *, action: str, layer: str | None, engine: str, auto_
         result = deploy(
             env, action=action,  # type: ignore[arg-type]
             layer=layer, engine=engine, auto_approve=auto_approve, outdir=outdir, reports_dir=reports,
-            runner=runner, credentials=lambda: method,
+            runner=runner, credentials=lambda: method, plan_out=plan_out,
         )
     except GateFailed:
         console.print(f"[bold red]policy gate failed: nothing was {'planned' if action == 'plan' else 'applied'}[/]")
         raise
     print_run(result.gate)
     console.print(f"[green]{action} finished[/] for {', '.join(dict.fromkeys(c.stack for c in result.commands))}")
+    if plan_out is not None:
+        console.print(f"plans saved in {plan_out}: render them for review with `sahab diff --plan {plan_out}`")
 
 
 def _run_pulumi(
@@ -108,9 +116,9 @@ def _announcing_runner(engine: str) -> CommandRunner:
 
     run = terraform_runner(engine)
 
-    def announce(argv: Sequence[str]) -> None:
-        console.print(f"[bold]$ {engine} {' '.join(argv)}[/]")
-        run(argv)
+    def announce(argv: Sequence[str], stdout: Path | None = None) -> None:
+        console.print(f"[bold]$ {engine} {' '.join(argv)}[/]" + (f" > {stdout}" if stdout else ""))
+        run(argv, stdout)
 
     return announce
 

@@ -113,13 +113,32 @@ def attribute_changes(
                                          path=f"{path}.{name}" if path else name)
         return
     if isinstance(old, list) and isinstance(new, list):
-        if is_set(path) and sorted(map(_canonical, old)) == sorted(map(_canonical, new)):
-            return
-        if len(old) == len(new) and not is_set(path) and all(isinstance(v, (dict, list)) for v in old + new):
+        if is_set(path):
+            gone, came = _set_difference(old, new)
+            if not gone and not came:
+                return
+            if len(gone) == len(came) == 1 and isinstance(gone[0], dict) and isinstance(came[0], dict):
+                yield from attribute_changes(type_, gone[0], came[0], ignored=ignored, forces=forces,
+                                             path=f"{path}[{new.index(came[0])}]")
+                return
+        elif len(old) == len(new) and all(isinstance(v, (dict, list)) for v in old + new):
             for index, (a, b) in enumerate(zip(old, new)):
                 yield from attribute_changes(type_, a, b, ignored=ignored, forces=forces, path=f"{path}[{index}]")
             return
     yield AttributeChange(path, old, new, forces_replacement=forces(path), ignored_after_create=schema_path(path) in ignored)
+
+
+def _set_difference(old: list[Any], new: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Elements only in ``old`` and only in ``new``, compared as multisets."""
+    remaining = [_canonical(v) for v in new]
+    gone = []
+    for value in old:
+        if _canonical(value) in remaining:
+            remaining.remove(_canonical(value))
+        else:
+            gone.append(value)
+    came = [v for v in new if _canonical(v) in remaining and not remaining.remove(_canonical(v))]
+    return gone, came
 
 
 def _canonical(value: Any) -> str:

@@ -28,10 +28,12 @@ class RecordingRunner:
 
     def __init__(self, fail_when: str | None = None) -> None:
         self.calls: list[tuple[str, ...]] = []
+        self.outputs: list[Path | None] = []
         self.fail_when = fail_when
 
-    def __call__(self, argv) -> None:
+    def __call__(self, argv, stdout: Path | None = None) -> None:
         self.calls.append(tuple(argv))
+        self.outputs.append(stdout)
         if self.fail_when and self.fail_when in " ".join(argv):
             raise CommandFailed(f"`terraform {' '.join(argv)}` exited 1")
 
@@ -126,6 +128,20 @@ def test_plan_of_one_layer_runs_init_and_plan_for_that_layer_only(smb_stacks) ->
     assert [c.argv for c in stack_commands(network, action="plan")] == [
         (chdir, "init", "-input=false"), (chdir, "plan", "-input=false"),
     ]
+
+
+def test_plan_with_out_saves_each_layers_plan_and_writes_it_as_json_for_sahab_diff(smb_stacks, tmp_path: Path) -> None:
+    runner = RecordingRunner()
+    out = tmp_path / "plans"
+    deploy(load_environment("smb"), action="plan", synthesize=lambda env, outdir: smb_stacks, runner=runner,
+           credentials=lambda: "test", reports_dir=tmp_path / "reports", plan_out=out)
+    assert out.is_dir()
+    for stack in smb_stacks:
+        chdir, saved = f"-chdir={stack.path.parent}", str(out / f"{stack.name}.tfplan")
+        index = runner.calls.index((chdir, "plan", "-input=false", f"-out={saved}"))
+        assert runner.calls[index + 1] == (chdir, "show", "-json", saved)
+        assert runner.outputs[index + 1] == out / f"{stack.name}.plan.json"
+    assert {c[1] for c in runner.calls} == {"init", "plan", "show"}
 
 
 def test_auto_approve_applies_without_a_prompt(smb_stacks) -> None:
