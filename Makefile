@@ -14,8 +14,9 @@ export BENTOML_DO_NOT_TRACK := True
 setup: $(STAMP) $(CHECKOV_STAMP)
 
 ## system-tools: what the test suite runs besides Python, installed with apt where missing: redis-server (the cloud
-## feature-store tests start their own on 127.0.0.1) and strace (the egress test traces the stack's processes)
-SYSTEM_TOOLS := redis-server:redis-server strace:strace
+## feature-store tests start their own on 127.0.0.1), strace (the egress test traces the stack's processes) and
+## shellcheck (actionlint checks the workflows' shell steps with it)
+SYSTEM_TOOLS := redis-server:redis-server strace:strace shellcheck:shellcheck
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
 	if [ -n "$$missing" ]; then \

@@ -44,7 +44,8 @@ class PriceTable:
 @dataclass(frozen=True)
 class CostLine:
     key: str
-    """What the line prices, stable across quantities (``CpuPool/NodeGroup#instances``): how two estimates pair up."""
+    """What the line prices, stable across quantities (``smb-compute:aws_eks_node_group.CpuPool_NodeGroup_1#instances``):
+    how two estimates pair up."""
     item: str
     """What is priced, e.g. ``CpuPool/NodeGroup: 2 × m7i.large``."""
     monthly_aed: float
@@ -57,8 +58,12 @@ def load_prices(path: Path = PRICE_TABLE) -> PriceTable:
     return PriceTable(**yaml.safe_load(path.read_text()))
 
 
-def estimate(stacks: Mapping[str, Mapping[str, Any]], prices: PriceTable | None = None) -> list[CostLine]:
-    """Cost lines for the resources of ``stacks`` (cdktf JSON documents by stack name)."""
+def estimate(
+    stacks: Mapping[str, Mapping[str, Any]], prices: PriceTable | None = None, renamed: Mapping[str, str] | None = None
+) -> list[CostLine]:
+    """Cost lines for the resources of ``stacks`` (cdktf JSON documents by stack name); ``renamed`` maps a
+    ``<stack>:<address>`` to the one its lines are keyed by (a moved resource's new address)."""
+    renamed = renamed or {}
     prices = prices or load_prices()
     lines: list[CostLine] = []
     for stack, document in stacks.items():
@@ -66,50 +71,52 @@ def estimate(stacks: Mapping[str, Mapping[str, Any]], prices: PriceTable | None 
         for type_, named in sorted(resources.items()):
             for name, body in sorted(named.items()):
                 path = body.get("//", {}).get("metadata", {}).get("path", name).split("/", 1)[-1]
-                lines += [replace(line, key=f"{stack}:{line.key}") for line in _price(type_, path, body, resources, prices)]
+                # keyed by Terraform address, so a moved resource's lines pair up with the base's (``renamed``)
+                key = renamed.get(f"{stack}:{type_}.{name}", f"{stack}:{type_}.{name}")
+                lines += [replace(line, key=f"{key}#{line.key}") for line in _price(type_, path, body, resources, prices)]
     return lines
 
 
 def _price(type_: str, path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable) -> list[CostLine]:
     hourly, assumed = prices.hourly_usd, prices.assumed_monthly_gb
     if type_ == "aws_eks_cluster":
-        return [CostLine(f"{path}#control-plane", f"{path}: EKS control plane", prices.per_month_aed(hourly["eks_cluster"]))]
+        return [CostLine("control-plane", f"{path}: EKS control plane", prices.per_month_aed(hourly["eks_cluster"]))]
     if type_ == "aws_eks_node_group":
         return _node_group(path, body, resources, prices)
     if type_ == "aws_nat_gateway":
-        return [CostLine(f"{path}#nat", f"{path}: NAT gateway", prices.per_month_aed(hourly["nat_gateway"]))]
+        return [CostLine("nat", f"{path}: NAT gateway", prices.per_month_aed(hourly["nat_gateway"]))]
     if type_ == "aws_eip":
-        return [CostLine(f"{path}#ipv4", f"{path}: public IPv4 address", prices.per_month_aed(hourly["public_ipv4"]))]
+        return [CostLine("ipv4", f"{path}: public IPv4 address", prices.per_month_aed(hourly["public_ipv4"]))]
     if type_ == "aws_vpc_endpoint" and body.get("vpc_endpoint_type") == "Interface":
         zones = len(body.get("subnet_ids", []))
-        return [CostLine(f"{path}#endpoint", f"{path}: interface endpoint × {zones} zones",
+        return [CostLine("endpoint", f"{path}: interface endpoint × {zones} zones",
                          prices.per_month_aed(hourly["interface_endpoint_per_az"] * zones))]
     if type_ == "aws_msk_cluster":
         info = body.get("broker_node_group_info", {})
         brokers = int(body.get("number_of_broker_nodes", 0))
         storage = int(info.get("storage_info", {}).get("ebs_storage_info", {}).get("volume_size", 0))
         return [
-            _per_type(f"{path}#brokers", f"{path}: {brokers} × {{}} brokers", hourly["msk"], info.get("instance_type", ""), brokers, prices),
-            CostLine(f"{path}#storage", f"{path}: {brokers} × {storage} GB broker storage",
+            _per_type("brokers", f"{path}: {brokers} × {{}} brokers", hourly["msk"], info.get("instance_type", ""), brokers, prices),
+            CostLine("storage", f"{path}: {brokers} × {storage} GB broker storage",
                      prices.monthly_aed("msk_storage_gb", brokers * storage)),
         ]
     if type_ == "aws_elasticache_replication_group":
         nodes = int(body.get("num_cache_clusters") or
                     int(body.get("num_node_groups", 1)) * (int(body.get("replicas_per_node_group", 0)) + 1))
-        return [_per_type(f"{path}#nodes", f"{path}: {nodes} × {{}} nodes", hourly["elasticache"], body.get("node_type", ""), nodes, prices)]
+        return [_per_type("nodes", f"{path}: {nodes} × {{}} nodes", hourly["elasticache"], body.get("node_type", ""), nodes, prices)]
     if type_ == "aws_kms_key":
-        return [CostLine(f"{path}#key", f"{path}: KMS key", prices.monthly_aed("kms_key"))]
+        return [CostLine("key", f"{path}: KMS key", prices.monthly_aed("kms_key"))]
     if type_ == "aws_secretsmanager_secret":
-        return [CostLine(f"{path}#secret", f"{path}: secret", prices.monthly_aed("secret"))]
+        return [CostLine("secret", f"{path}: secret", prices.monthly_aed("secret"))]
     if type_ == "aws_s3_bucket":
         gb = assumed["bucket"]
-        return [CostLine(f"{path}#storage", f"{path}: S3 storage, {gb:g} GB assumed", prices.monthly_aed("s3_standard_gb", gb))]
+        return [CostLine("storage", f"{path}: S3 storage, {gb:g} GB assumed", prices.monthly_aed("s3_standard_gb", gb))]
     if type_ == "aws_ecr_repository":
         gb = assumed["ecr_repository"]
-        return [CostLine(f"{path}#storage", f"{path}: image storage, {gb:g} GB assumed", prices.monthly_aed("ecr_gb", gb))]
+        return [CostLine("storage", f"{path}: image storage, {gb:g} GB assumed", prices.monthly_aed("ecr_gb", gb))]
     if type_ == "aws_cloudwatch_log_group":
         gb = assumed["log_group"]
-        return [CostLine(f"{path}#logs", f"{path}: logs, {gb:g} GB ingested assumed", prices.monthly_aed("logs_ingested_gb", gb))]
+        return [CostLine("logs", f"{path}: logs, {gb:g} GB ingested assumed", prices.monthly_aed("logs_ingested_gb", gb))]
     return []
 
 
@@ -117,14 +124,14 @@ def _node_group(path: str, body: Mapping[str, Any], resources: Mapping[str, Any]
     nodes = int(body.get("scaling_config", {}).get("desired_size", 0))
     instance_type = (body.get("instance_types") or [""])[0]
     spot = body.get("capacity_type") == "SPOT"
-    line = _per_type(f"{path}#instances", f"{path}: {nodes} × {{}}{' spot' if spot else ''}", prices.hourly_usd["ec2"], instance_type, nodes,
+    line = _per_type("instances", f"{path}: {nodes} × {{}}{' spot' if spot else ''}", prices.hourly_usd["ec2"], instance_type, nodes,
                      prices, share=prices.spot_share if spot else 1.0)
     template = _RESOURCE_NAME.search(str(body.get("launch_template", {}).get("id", "")))
     volume_gb = 0
     if template:
         mappings = resources.get("aws_launch_template", {}).get(template[1], {}).get("block_device_mappings", [])
         volume_gb = sum(int(m.get("ebs", {}).get("volume_size", 0)) for m in mappings)
-    disk = CostLine(f"{path}#volumes", f"{path}: {nodes} × {volume_gb} GB gp3 root volumes",
+    disk = CostLine("volumes", f"{path}: {nodes} × {volume_gb} GB gp3 root volumes",
                     prices.monthly_aed("gp3_gb", nodes * volume_gb))
     return [line, disk]
 

@@ -4,7 +4,7 @@ A block is matched by its stack and Terraform address first. What is left on eac
 *move* when type and body are equal once references are reduced to their types: a construct renamed in code
 (every block under it gets a new address) or moved to another stack. Terraform would otherwise destroy and
 re-create it; the comment shows it as a move so the reviewer adds a ``moved`` block (or, across stacks, a
-``terraform state mv``). References in the base are then shown under the moved blocks' new names, so a
+``terraform state mv``). A renamed data source is no change at all (it keeps no state) and is left out. References in the base are then shown under the moved blocks' new names, so a
 dependent whose reference only followed the move shows no change.
 """
 
@@ -37,6 +37,8 @@ def compare(base: Mapping[str, StackDocument], head: Mapping[str, StackDocument]
             base_refs.display(old.stack, base_blocks[old].body, viewer=new.stack),
             head_refs.display(new.stack, head_blocks[new].body),
         ))
+        if new.mode == "data" and not attributes:
+            continue  # a data source keeps no state: renaming it changes nothing
         action = "replace" if any(a.forces_replacement for a in attributes) else "move"
         changes.append(_change(head_blocks[new], action, attributes, moved_from=f"{old.stack}:{old.address}"))
     for key in added:

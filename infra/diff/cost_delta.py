@@ -10,10 +10,12 @@ from infra.diff.model import EnvironmentCost, PriceSource
 
 
 def environment_cost(
-    env: str, base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]], prices: PriceTable
+    env: str, base: Mapping[str, Mapping[str, Any]], head: Mapping[str, Mapping[str, Any]], prices: PriceTable,
+    moved: Mapping[str, str] | None = None,
 ) -> EnvironmentCost:
-    """``base`` and ``head``: that environment's cdktf JSON documents by stack name (empty for a side without it)."""
-    before = {line.key: line for line in estimate(base, prices)}
+    """``base`` and ``head``: that environment's cdktf JSON documents by stack name (empty for a side without it);
+    ``moved``: base ``<stack>:<address>`` → head one, so a moved resource costs the same, not less and more."""
+    before = {line.key: line for line in estimate(base, prices, moved)}
     after = {line.key: line for line in estimate(head, prices)}
     changed = []
     for key in sorted(before.keys() | after.keys()):

@@ -23,7 +23,8 @@ def read_findings(sarif: Path) -> list[Finding]:
                 continue
             logical = result.get("locations", [{}])[0].get("logicalLocations", [{}])[0].get("fullyQualifiedName", "")
             stack, _, address = logical.partition("/")
-            findings.append(Finding(result["ruleId"], stack, address, result.get("message", {}).get("text", "")))
+            text = result.get("message", {}).get("text", "").replace(f": {stack} {address}", "", 1)
+            findings.append(Finding(result["ruleId"], stack, address, text))
     return findings
 
 

@@ -65,7 +65,7 @@ def diff(base_ref: str, envs: Sequence[Environment], *, reports_dir: Path | None
             changes = compare(base_docs, head_docs)
             moved = {c.moved_from: f"{c.stack}:{c.address}" for c in changes if c.moved_from}
             prices = load_prices()
-            costs = tuple(environment_cost(n, _raw(base_out, n) if n in at_base else {}, _raw(head_out, n), prices)
+            costs = tuple(environment_cost(n, _raw(base_out, n) if n in at_base else {}, _raw(head_out, n), prices, moved)
                           for n in names)
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))

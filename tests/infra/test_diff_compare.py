@@ -217,3 +217,25 @@ def test_the_verdict_of_an_untouched_tree_is_no_infrastructure_change() -> None:
 def test_load_outdir_keeps_only_the_named_environments(synthesized_all) -> None:
     stacks = load_outdir(synthesized_all.outdir, ("smb",))
     assert stacks and all(name.startswith("smb-") for name in stacks)
+
+
+def test_a_moved_resource_costs_the_same_on_both_sides_not_less_and_more(raw: Raw) -> None:
+    smb = {n: d for n, d in raw.items() if n.startswith("smb-")}
+    head = edited(smb, "smb-data", lambda d: renamed_construct(d, "Kafka", "Streaming"))
+    moved = {c.moved_from: f"{c.stack}:{c.address}" for c in compare(parsed(smb), parsed(head)) if c.moved_from}
+    cost = environment_cost("smb", smb, head, load_prices(), moved)
+    assert cost.delta_aed == pytest.approx(0.0) and cost.changed == ()
+    unpaired = environment_cost("smb", smb, head, load_prices())  # without the moves, lines differ but sum the same
+    assert unpaired.changed and unpaired.delta_aed == pytest.approx(0.0)
+
+
+def test_a_data_source_renamed_in_code_is_no_change(raw: Raw) -> None:
+    def rename_document(document: dict[str, Any]) -> None:
+        documents = document["data"]["aws_iam_policy_document"]
+        name = next(iter(documents))
+        text = json.dumps(document).replace(name, f"Renamed_{name}")
+        document.clear()
+        document.update(json.loads(text))
+
+    stack = next(n for n, d in raw.items() if d.get("data", {}).get("aws_iam_policy_document"))
+    assert compare(parsed(raw), parsed(edited(raw, stack, rename_document))) == []
