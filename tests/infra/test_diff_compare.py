@@ -239,3 +239,14 @@ def test_a_data_source_renamed_in_code_is_no_change(raw: Raw) -> None:
 
     stack = next(n for n, d in raw.items() if d.get("data", {}).get("aws_iam_policy_document"))
     assert compare(parsed(raw), parsed(edited(raw, stack, rename_document))) == []
+
+
+def test_synthesising_twice_writes_the_same_json(synthesized_all, tmp_path: Path) -> None:
+    """``sahab diff`` reads "no change" from equal JSON: synthesis must not vary between runs."""
+    from environments import load_environments
+    from infra.synth import synth
+
+    again = synth(load_environments(["smb"]), tmp_path)
+    assert again.stacks
+    for stack in again.stacks:
+        assert stack.path.read_text() == (synthesized_all.outdir / "stacks" / stack.name / "cdk.tf.json").read_text()
