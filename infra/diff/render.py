@@ -128,7 +128,7 @@ def _attribute(attribute: AttributeChange) -> list[str]:
     if attribute.forces_replacement:
         notes.append("**forces replacement**")
     if attribute.ignored_after_create:
-        notes.append("applied only at creation (`lifecycle.ignore_changes`)")
+        notes.append("applied only when the resource is created or replaced: `lifecycle.ignore_changes`")
     suffix = f" ({'; '.join(notes)})" if notes else ""
     old, new = attribute.old, attribute.new
     if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
