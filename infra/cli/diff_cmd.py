@@ -24,7 +24,8 @@ def diff_command(
         typer.Option("--plan", help="Render Terraform plan JSON instead (`sahab plan ENV --out DIR` writes "
                                     "<stack>.plan.json files); a folder means every *.plan.json in it."),
     ] = None,
-    markdown: Annotated[Optional[Path], typer.Option(help="Write the pull-request comment here (default: print it).")] = None,
+    markdown: Annotated[
+        Optional[Path], typer.Option(help="Write the pull-request comment here (default: print it).")] = None,
     json_: Annotated[Optional[Path], typer.Option("--json", help="Write the report as JSON here.")] = None,
     reports: Annotated[Path, typer.Option(help="Where the head side's gate writes SARIF and JUnit.")] = Path("reports"),
 ) -> None:
@@ -41,7 +42,8 @@ def diff_command(
         report = read_plans(plan)
     else:
         if base is None:
-            raise ConfigError("name the git ref to compare with: --base origin/main (or --plan FILE for a Terraform plan)")
+            raise ConfigError(
+                "name the git ref to compare with: --base origin/main (or --plan FILE for a Terraform plan)")
         envs = select_environments(environments, all_)
         from infra.diff.run import diff
 

@@ -77,7 +77,9 @@ def estimate(
     return lines
 
 
-def _price(type_: str, path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable) -> list[CostLine]:
+def _price(
+    type_: str, path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable
+) -> list[CostLine]:
     hourly, assumed = prices.hourly_usd, prices.assumed_monthly_gb
     if type_ == "aws_eks_cluster":
         return [CostLine("control-plane", f"{path}: EKS control plane", prices.per_month_aed(hourly["eks_cluster"]))]
@@ -96,14 +98,16 @@ def _price(type_: str, path: str, body: Mapping[str, Any], resources: Mapping[st
         brokers = int(body.get("number_of_broker_nodes", 0))
         storage = int(info.get("storage_info", {}).get("ebs_storage_info", {}).get("volume_size", 0))
         return [
-            _per_type("brokers", f"{path}: {brokers} × {{}} brokers", hourly["msk"], info.get("instance_type", ""), brokers, prices),
+            _per_type("brokers", f"{path}: {brokers} × {{}} brokers", hourly["msk"], info.get("instance_type", ""),
+                      brokers, prices),
             CostLine("storage", f"{path}: {brokers} × {storage} GB broker storage",
                      prices.monthly_aed("msk_storage_gb", brokers * storage)),
         ]
     if type_ == "aws_elasticache_replication_group":
         nodes = int(body.get("num_cache_clusters") or
                     int(body.get("num_node_groups", 1)) * (int(body.get("replicas_per_node_group", 0)) + 1))
-        return [_per_type("nodes", f"{path}: {nodes} × {{}} nodes", hourly["elasticache"], body.get("node_type", ""), nodes, prices)]
+        return [_per_type("nodes", f"{path}: {nodes} × {{}} nodes", hourly["elasticache"], body.get("node_type", ""),
+                          nodes, prices)]
     if type_ == "aws_kms_key":
         return [CostLine("key", f"{path}: KMS key", prices.monthly_aed("kms_key"))]
     if type_ == "aws_secretsmanager_secret":
@@ -121,11 +125,12 @@ def _price(type_: str, path: str, body: Mapping[str, Any], resources: Mapping[st
 
 
 def _node_group(path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable) -> list[CostLine]:
+    """The pool's desired nodes of its first instance type (the one EKS prefers), and their root volumes."""
     nodes = int(body.get("scaling_config", {}).get("desired_size", 0))
     instance_type = (body.get("instance_types") or [""])[0]
     spot = body.get("capacity_type") == "SPOT"
-    line = _per_type("instances", f"{path}: {nodes} × {{}}{' spot' if spot else ''}", prices.hourly_usd["ec2"], instance_type, nodes,
-                     prices, share=prices.spot_share if spot else 1.0)
+    line = _per_type("instances", f"{path}: {nodes} × {{}}{' spot' if spot else ''}", prices.hourly_usd["ec2"],
+                     instance_type, nodes, prices, share=prices.spot_share if spot else 1.0)
     template = _RESOURCE_NAME.search(str(body.get("launch_template", {}).get("id", "")))
     volume_gb = 0
     if template:
@@ -141,5 +146,6 @@ def _per_type(key: str, item: str, table: Mapping[str, float], instance_type: st
     """``count`` instances of ``instance_type`` priced from ``table``, or an unpriced line naming the type."""
     label = item.format(instance_type)
     if instance_type not in table:
-        return CostLine(key, label, 0.0, unpriced=f"{instance_type!r} is not in the price table {PRICE_TABLE.name} ({prices.date})")
+        why = f"{instance_type!r} is not in the price table {PRICE_TABLE.name} ({prices.date})"
+        return CostLine(key, label, 0.0, unpriced=why)
     return CostLine(key, label, prices.per_month_aed(table[instance_type] * count * share))

@@ -4,7 +4,8 @@ A block is matched by its stack and Terraform address first. What is left on eac
 *move* when type and body are equal once references are reduced to their types: a construct renamed in code
 (every block under it gets a new address) or moved to another stack. Terraform would otherwise destroy and
 re-create it; the comment shows it as a move so the reviewer adds a ``moved`` block (or, across stacks, a
-``terraform state mv``). A renamed data source is no change at all (it keeps no state) and is left out. References in the base are then shown under the moved blocks' new names, so a
+``terraform state mv``). A renamed data source is no change at all (it keeps no state) and is left out.
+References in the base are then shown under the moved blocks' new names, so a
 dependent whose reference only followed the move shows no change.
 """
 
@@ -61,9 +62,11 @@ def compare(base: Mapping[str, StackDocument], head: Mapping[str, StackDocument]
     return sorted(changes, key=lambda c: (c.stack, c.path, c.address))
 
 
-def _change(block: Block, action: str, attributes: tuple[AttributeChange, ...] = (), moved_from: str = "") -> ResourceChange:
-    return ResourceChange(block.key.stack, block.key.address, block.key.type, block.path, action,  # type: ignore[arg-type]
-                          attributes, moved_from)
+def _change(
+    block: Block, action: str, attributes: tuple[AttributeChange, ...] = (), moved_from: str = ""
+) -> ResourceChange:
+    key = block.key
+    return ResourceChange(key.stack, key.address, key.type, block.path, action, attributes, moved_from)  # type: ignore[arg-type]
 
 
 def _pair_moves(
@@ -127,7 +130,8 @@ def attribute_changes(
             for index, (a, b) in enumerate(zip(old, new)):
                 yield from attribute_changes(type_, a, b, ignored=ignored, forces=forces, path=f"{path}[{index}]")
             return
-    yield AttributeChange(path, old, new, forces_replacement=forces(path), ignored_after_create=schema_path(path) in ignored)
+    yield AttributeChange(path, old, new, forces_replacement=forces(path),
+                          ignored_after_create=schema_path(path) in ignored)
 
 
 def _set_difference(old: list[Any], new: list[Any]) -> tuple[list[Any], list[Any]]:

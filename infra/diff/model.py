@@ -57,6 +57,7 @@ class Finding:
 @dataclass(frozen=True)
 class PolicyDelta:
     newly_failing: tuple[Finding, ...]
+    """Failures on the head side that the base did not have (all of them when the base was not gated)."""
     newly_passing: tuple[Finding, ...]
     head_failures: int
     """Every failure on the head side (a failure also present in the base still fails the gate)."""
@@ -113,11 +114,15 @@ class DiffReport:
         else:
             parts = [_count(len(self.changes), "change"), _count(len(self.replacements), "replacement")]
         if self.policy is not None:
-            if self.policy.newly_failing:
+            if self.policy.base_unavailable:
+                if self.policy.head_failures:
+                    parts.append(f"policy gate FAILS ({_count(self.policy.head_failures, 'failure')}; base not gated)")
+                elif self.changes:
+                    parts.append("policy clean (base not gated)")
+            elif self.policy.newly_failing:
                 parts.append(_count(len(self.policy.newly_failing), "new policy failure"))
             elif self.policy.head_failures:
-                known = "" if self.policy.base_unavailable else ", none new"
-                parts.append(f"policy gate FAILS ({_count(self.policy.head_failures, 'failure')}{known})")
+                parts.append(f"policy gate FAILS ({_count(self.policy.head_failures, 'failure')}, none new)")
             elif self.changes:
                 parts.append("policy clean")
         if self.costs and (self.changes or round(delta)):

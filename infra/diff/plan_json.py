@@ -33,15 +33,17 @@ def read_plans(paths: Iterable[Path]) -> DiffReport:
     for path in paths:
         files += sorted(path.glob(f"*{PLAN_SUFFIX}")) if path.is_dir() else [path]
     if not files:
-        raise ConfigError(f"no Terraform plan JSON found in {[str(p) for p in paths]}: run `sahab plan ENV --out DIR` first")
+        raise ConfigError(f"no Terraform plan JSON found in {[str(p) for p in paths]}: "
+                          "run `sahab plan ENV --out DIR` first")
     changes: list[ResourceChange] = []
+    fix = "write one with `terraform show -json PLAN`"
     for file in files:
         try:
             plan = json.loads(file.read_text())
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"{file}: not a Terraform plan in JSON ({exc}); write one with `terraform show -json PLAN`") from None
+            raise ConfigError(f"{file}: not a Terraform plan in JSON ({exc}); {fix}") from None
         if "resource_changes" not in plan and "format_version" not in plan:
-            raise ConfigError(f"{file}: not a Terraform plan in JSON (no 'format_version'); write one with `terraform show -json PLAN`")
+            raise ConfigError(f"{file}: not a Terraform plan in JSON (no 'format_version'); {fix}")
         changes += plan_changes(file.name.removesuffix(PLAN_SUFFIX).removesuffix(".json"), plan)
     stacks = tuple(dict.fromkeys(c.stack for c in changes))
     return DiffReport(base="terraform plan", environments=stacks, changes=tuple(changes))
@@ -58,7 +60,8 @@ def plan_changes(stack: str, plan: Mapping[str, Any]) -> list[ResourceChange]:
         if not action:
             continue  # no-op or read
         raw_after = _with_unknowns(change.get("after"), change.get("after_unknown"))
-        before, after = _masked(change.get("before"), raw_after, change.get("before_sensitive"), change.get("after_sensitive"))
+        before, after = _masked(change.get("before"), raw_after,
+                                change.get("before_sensitive"), change.get("after_sensitive"))
         # Terraform marks only the attributes a sensitive value was assigned to, not those derived from it
         # (terraform_data's ``output`` echoes its ``input``): any copy of a sensitive value is masked too.
         secrets = _sensitive_values(change.get("before"), change.get("before_sensitive")) | _sensitive_values(

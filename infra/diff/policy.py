@@ -35,11 +35,12 @@ def policy_delta(
     """Compare failures; ``moved`` maps a base ``<stack>:<address>`` to its head one."""
     head = list(head)
     if base is None:
-        return PolicyDelta((), (), len(head), base_unavailable or "the base side's gate did not run")
+        return PolicyDelta(tuple(head), (), len(head), base_unavailable or "the base side's gate did not run")
     moved = moved or {}
 
     def where(finding: Finding) -> tuple[str, str, str]:
-        stack, _, address = moved.get(f"{finding.stack}:{finding.address}", f"{finding.stack}:{finding.address}").partition(":")
+        base_key = f"{finding.stack}:{finding.address}"
+        stack, _, address = moved.get(base_key, base_key).partition(":")
         return finding.check_id, stack, address
 
     base_keys = {where(f) for f in base}

@@ -36,7 +36,8 @@ def render_markdown(report: DiffReport) -> str:
     for index, section in enumerate(sections):
         if len(text) + len(section) > MAX_COMMENT_CHARS:
             left = len(sections) - index
-            text += f"\n\n_{left} more stack section{'s' if left != 1 else ''} left out (comment size limit); see the JSON._"
+            plural = "s" if left != 1 else ""
+            text += f"\n\n_{left} more stack section{plural} left out (comment size limit); see the JSON._"
             break
         text += "\n\n" + section
     return text + "\n"
@@ -63,13 +64,16 @@ def _policy(report: DiffReport) -> list[str]:
         return []
     lines = ["#### Policy gate"]
     if policy.base_unavailable:
-        lines.append(f"Base side not gated ({policy.base_unavailable}): every head failure is listed as new.")
+        lines.append(f"Base side not gated ({policy.base_unavailable}): which failures are new is unknown, "
+                     "so every failure on the head side is listed.")
     if policy.newly_failing:
-        lines += [f"**{len(policy.newly_failing)} new failure(s)** on the head side:", "",
+        new = "" if policy.base_unavailable else " new"
+        lines += [f"**{len(policy.newly_failing)}{new} failure(s)** on the head side:", "",
                   "| check | stack | resource | what to change |", "|---|---|---|---|"]
         lines += [f"| {f.check_id} | {f.stack} | `{f.address}` | {_cell(f.message)} |" for f in policy.newly_failing]
     elif policy.head_failures:
-        lines.append(f"**The gate fails** on the head side: {policy.head_failures} failure(s), all present in the base too.")
+        lines.append(f"**The gate fails** on the head side: {policy.head_failures} failure(s), "
+                     "all present in the base too.")
     else:
         lines.append("Clean on the head side: no check fails.")
     if policy.newly_passing:
@@ -134,7 +138,9 @@ def _attribute(attribute: AttributeChange) -> list[str]:
     if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
         changed = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
                    if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-        shown = changed[:_DIFF_LINES] + ([f"… {len(changed) - _DIFF_LINES} more lines"] if len(changed) > _DIFF_LINES else [])
+        shown = changed[:_DIFF_LINES]
+        if len(changed) > _DIFF_LINES:
+            shown.append(f"… {len(changed) - _DIFF_LINES} more lines")
         return [f"  - `{attribute.path}`{suffix}:", "    ```diff", *(f"    {line}" for line in shown), "    ```"]
     return [f"  - `{attribute.path}`: {_value(old)} → {_value(new)}{suffix}"]
 

@@ -54,7 +54,8 @@ FORCES_REPLACEMENT: dict[str, tuple[str, ...]] = {
     "aws_ecr_repository": ("name", "encryption_configuration"),
     "aws_ecr_lifecycle_policy": ("repository",),
     "aws_eip": ("domain", "network_border_group"),
-    "kubernetes_manifest": ("manifest.apiVersion", "manifest.kind", "manifest.metadata.name", "manifest.metadata.namespace"),
+    "kubernetes_manifest": ("manifest.apiVersion", "manifest.kind", "manifest.metadata.name",
+                            "manifest.metadata.namespace"),
 }
 
 #: Attributes the AWS provider declares as sets (order carries no meaning, so a reordering is no change).

@@ -24,7 +24,7 @@ from environments.errors import CommandFailed, ConfigError
 from infra.cost.estimate import load_prices
 from infra.diff.compare import compare
 from infra.diff.cost_delta import environment_cost, price_source
-from infra.diff.model import DiffReport
+from infra.diff.model import DiffReport, Finding
 from infra.diff.policy import policy_delta, read_findings
 from infra.diff.terraform_json import STACK_FILE, load_outdir
 from infra.gate.check import SARIF_FILE, check_targets, synthesized_targets
@@ -39,7 +39,8 @@ def diff(base_ref: str, envs: Sequence[Environment], *, reports_dir: Path | None
     """Compare the cloud environments among ``envs`` between ``base_ref`` and this tree; gate both sides."""
     cloud = [e for e in envs if e.is_cloud]
     if not cloud:
-        raise ConfigError(f"{', '.join(e.name for e in envs)}: no cloud stacks to compare (a local environment runs on this machine)")
+        names = ", ".join(e.name for e in envs)
+        raise ConfigError(f"{names}: no cloud stacks to compare (a local environment runs on this machine)")
     repo = _git_toplevel(project_root())
     inside = project_root().resolve().relative_to(repo.resolve())  # Sahab may live in a folder of a larger repository
     commit = _resolve(repo, base_ref)
@@ -109,7 +110,7 @@ class _BaseSide:
         if self._synthesized:
             self._gate = self._start("check", "--from", str(self.outdir), "--all", "--reports", str(self.reports))
 
-    def findings(self) -> tuple[list | None, str]:
+    def findings(self) -> tuple[list[Finding] | None, str]:
         """The base's failures, or ``None`` and why there are none to compare with."""
         if self._gate is None:
             return [], ""  # no environment of this diff exists in the base: nothing failed there
@@ -125,7 +126,8 @@ class _BaseSide:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise CommandFailed(f"the base side took over {BASE_TIMEOUT_S} s and was stopped; log:\n{self._tail()}") from None
+            raise CommandFailed(
+                f"the base side took over {BASE_TIMEOUT_S} s and was stopped; log:\n{self._tail()}") from None
         finally:
             if self._log_file is not None:
                 self._log_file.close()

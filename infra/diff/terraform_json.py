@@ -157,6 +157,6 @@ class References:
         if "${" in value:
             return _INTERPOLATION.sub(in_span, value)
         whole = _ADDRESS.fullmatch(value)  # depends_on lists name blocks without ${...}
-        if whole is not None and self.target(stack, "data" if whole[1] else "resource", whole[2], whole[3], "") is not None:
+        if whole is not None and self.target(stack, "data" if whole[1] else "resource", whole[2], whole[3], ""):
             return in_span(whole)
         return value

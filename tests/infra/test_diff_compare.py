@@ -250,3 +250,14 @@ def test_synthesising_twice_writes_the_same_json(synthesized_all, tmp_path: Path
     assert again.stacks
     for stack in again.stacks:
         assert stack.path.read_text() == (synthesized_all.outdir / "stacks" / stack.name / "cdk.tf.json").read_text()
+
+
+def test_a_base_whose_gate_did_not_run_is_said_and_every_head_failure_is_listed_as_new() -> None:
+    head = [Finding("CKV_SAHAB_8", "smb-data", "aws_s3_bucket.Scratch_1", "set kms_master_key_id")]
+    delta = policy_delta(None, head, base_unavailable="its `sahab check` exited 2 without a SARIF report")
+    report = DiffReport(base="main", environments=("smb",), changes=(), policy=delta)
+    assert delta.newly_failing == tuple(head) and delta.head_failures == 1 and report.gate_failed
+    assert report.verdict() == "no infrastructure change, policy gate FAILS (1 failure; base not gated)"
+    text = render_markdown(report)
+    assert "Base side not gated (its `sahab check` exited 2 without a SARIF report)" in text
+    assert "**1 failure(s)** on the head side" in text and "`aws_s3_bucket.Scratch_1`" in text

@@ -152,3 +152,23 @@ def test_a_bucket_with_an_aws_managed_key_is_a_new_policy_failure_the_verdict_na
     assert report["gate_failed"] and completed.returncode == 1
     assert "new policy failure" in report["verdict"] and report["verdict"] in completed.stderr
     assert "CKV_SAHAB_8" in comment
+
+
+def test_a_base_that_does_not_synthesise_fails_naming_it_and_leaves_no_worktree(repo: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "sahab"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    edit(clone / "environments" / "smb.yaml", "region: me-central-1", "region: eu-west-1")
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-am", "a foreign region")
+    edit(clone / "environments" / "smb.yaml", "region: eu-west-1", "region: me-central-1")
+    git(clone, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-am", "back home")
+    completed = sahab_diff(clone, "--base", "HEAD~1", "smb", "--reports", str(tmp_path / "reports"))
+    assert completed.returncode == 1
+    assert "the base commit's `sahab synth` exited 2; its last lines:" in completed.stderr
+    assert "eu-west-1" in completed.stderr  # the base's own refusal, passed on
+    assert git(clone, "worktree", "list").count("\n") == 1
+
+
+def test_a_ref_that_is_not_a_commit_is_refused_naming_how_to_fetch_it(repo: Path) -> None:
+    completed = sahab_diff(repo, "--base", "origin/no-such-branch", "smb")
+    assert completed.returncode == 2
+    assert "'--base' 'origin/no-such-branch' is not a commit" in completed.stderr and "git fetch origin main" in completed.stderr
