@@ -54,6 +54,7 @@ down: setup
 bench: setup
 	$(VENV)/bin/python bench/synth.py
 	$(VENV)/bin/python bench/check.py
+	$(VENV)/bin/python bench/diff.py
 	$(VENV)/bin/python bench/training.py
 	$(VENV)/bin/python bench/streaming.py
 	$(VENV)/bin/python bench/serving.py

@@ -59,6 +59,7 @@ def main() -> None:
         "diff_all_s": {"median": statistics.median(diffs), "runs": diffs},
         "ratio_diff_over_check": {"median": statistics.median(ratios), "runs": ratios},
     }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
