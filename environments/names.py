@@ -7,6 +7,8 @@ signing key's alias), so a name is derived here and nowhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PROJECT = "sahab"
 
 #: Key concern of the asymmetric key that signs model manifests (``alias/sahab-<env>-models-signing``).
@@ -18,6 +20,15 @@ STATE_LOCK_TABLE = "tflock"
 MODELS = "models"
 #: Concern of the Feast online store (the ElastiCache replication group).
 ONLINE_STORE = "online"
+
+
+@dataclass(frozen=True)
+class StateBackendNames:
+    """Where an environment's Terraform state lives: what the stacks' backend names and ``sahab bootstrap`` makes."""
+
+    bucket: str
+    lock_table: str
+    kms_alias: str
 
 
 def name_prefix(env_name: str) -> str:

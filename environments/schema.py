@@ -34,7 +34,8 @@ from environments.ml_sections import (
     StreamingConfig,
     TrainingConfig,
 )
-from environments.names import resource_name
+from environments import names
+from environments.names import StateBackendNames, resource_name
 from environments.rules import is_loopback_host
 from environments.settings_model import SettingsModel
 from environments.workload_sections import WorkloadsConfig
@@ -195,6 +196,16 @@ class Environment(SettingsModel):
     def resource_name(self, concern: str) -> str:
         """Physical name of a resource: ``sahab-<env>-<concern>`` (``environments.names``)."""
         return resource_name(self.name, concern)
+
+    @property
+    def state_backend_names(self) -> StateBackendNames:
+        """The state bucket, lock table and key alias: ``state_backend``'s, else ``sahab-<env>-tfstate|tflock``."""
+        backend = self.state_backend
+        return StateBackendNames(
+            bucket=backend.bucket or self.resource_name(names.STATE_BUCKET),
+            lock_table=backend.lock_table or self.resource_name(names.STATE_LOCK_TABLE),
+            kms_alias=names.kms_alias(names.name_prefix(self.name), names.STATE_BUCKET),
+        )
 
     def data_path(self, root: Path | None = None) -> Path:
         """Local working folder of this environment (offline store, models, logs), absolute."""

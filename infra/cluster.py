@@ -43,6 +43,8 @@ class WorkloadState:
     images: tuple[str, ...]
     matches_spec: bool
     """The cluster runs the images the spec renders (False: an old or hand-edited rollout)."""
+    ready: bool = True
+    """A Deployment or StatefulSet with every replica ready (Jobs and CronJobs: always, they run on demand)."""
 
 
 @dataclass(frozen=True)
@@ -204,11 +206,13 @@ def _state(api: Any, obj: dict[str, Any]) -> WorkloadState:
     }
     found = _read(lambda: readers[kind](name, namespace, _request_timeout=REQUEST_TIMEOUT_S))
     wanted = tuple(c["image"] for c in _pod_spec(obj)["containers"])
+    long_running = kind in ("Deployment", "StatefulSet")
     if found is None:
-        return WorkloadState(kind, name, "missing (not applied)", (), False)
+        return WorkloadState(kind, name, "missing (not applied)", (), False, ready=not long_running)
     pod = found.spec.job_template.spec.template.spec if kind == "CronJob" else found.spec.template.spec
     images = tuple(c.image for c in pod.containers)
-    return WorkloadState(kind, name, _describe(kind, found), images, images == wanted)
+    ready = not long_running or (found.spec.replicas or 0) <= ((found.status.ready_replicas or 0) if found.status else 0)
+    return WorkloadState(kind, name, _describe(kind, found), images, images == wanted, ready=ready)
 
 
 def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:

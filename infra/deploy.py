@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from infra.gate.check import GateRun, check_targets, manifest_targets, require_c
 from infra.gate.scan_copy import ScanTarget
 
 ENGINES: tuple[str, ...] = ("terraform", "tofu")
+#: How many of the engine's last lines a failure quotes (``keep_tail``).
+TAIL_LINES = 15
 Action = Literal["plan", "apply"]
 
 #: botocore's instance-metadata provider calls 169.254.169.254 over the network; the credential
@@ -99,8 +102,12 @@ def find_aws_credentials() -> str:
     return str(credentials.method)
 
 
-def terraform_runner(engine: str) -> CommandRunner:
-    """A runner that executes ``<engine> <argv>`` with this terminal's input and output."""
+def terraform_runner(engine: str, *, keep_tail: bool = False) -> CommandRunner:
+    """A runner that executes ``<engine> <argv>`` with this terminal's input and output.
+
+    ``keep_tail``: the output is also read line by line (never prompting: for ``-auto-approve`` runs) and a failure
+    names the engine's last lines, so ``sahab up`` can say what broke without the user scrolling back.
+    """
     if engine not in ENGINES:
         raise ConfigError(f"'--engine' must be one of {list(ENGINES)}, or pulumi for the workloads layer (value: {engine!r})")
     binary = shutil.which(engine)
@@ -109,13 +116,21 @@ def terraform_runner(engine: str) -> CommandRunner:
         raise ConfigError(f"'{engine}' is not on PATH: install it ({install}) or choose the other --engine")
 
     def run(argv: Sequence[str], stdout: Path | None = None) -> None:
-        if stdout is None:
-            completed = subprocess.run([binary, *argv], check=False)
-        else:
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        if stdout is not None:
             with stdout.open("wb") as output:
-                completed = subprocess.run([binary, *argv], check=False, stdout=output)
-        if completed.returncode != 0:
-            raise CommandFailed(f"`{engine} {' '.join(argv)}` exited {completed.returncode}; later layers were not touched")
+                code = subprocess.run([binary, *argv], check=False, stdout=output).returncode
+        elif keep_tail:
+            with subprocess.Popen([binary, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+                for line in process.stdout or ():
+                    print(line, end="", flush=True)
+                    tail.append(line.rstrip())
+            code = process.returncode
+        else:
+            code = subprocess.run([binary, *argv], check=False).returncode
+        if code != 0:
+            last = "; its last lines:\n" + "\n".join(tail) if tail else ""
+            raise CommandFailed(f"`{engine} {' '.join(argv)}` exited {code}; later layers were not touched{last}")
 
     return run
 

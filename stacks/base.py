@@ -51,14 +51,15 @@ class LayerStack(TerraformStack):
         if backend.kind == "local":
             LocalBackend(self, path=f"terraform.{self.env.name}-{self.layer}.tfstate")
             return
+        state = self.env.state_backend_names
         S3Backend(
             self,
-            bucket=backend.bucket or self.env.resource_name(names.STATE_BUCKET),
+            bucket=state.bucket,
             key=key,
             region=self.env.region,
             encrypt=True,
-            kms_key_id=names.kms_alias(self.name_prefix, names.STATE_BUCKET),
-            dynamodb_table=backend.lock_table or self.env.resource_name(names.STATE_LOCK_TABLE),
+            kms_key_id=state.kms_alias,
+            dynamodb_table=state.lock_table,
         )
 
     def output(self, name: str, value: object, description: str) -> TerraformOutput:

@@ -1,9 +1,11 @@
-"""``sahab up local`` and ``sahab down``: the one-command local SMB stack (see ``infra.local.runner``)."""
+"""``sahab up ENV`` and ``sahab down ENV``: the one-command SMB stack, on this machine (``local``, see
+``infra.local.runner``) or in AWS (a cloud environment, handed to ``infra.cli.cloud_cmd``)."""
 
 from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,7 +16,10 @@ from rich.table import Table
 from environments import load_environment
 
 console = Console()
-EnvArgument = Annotated[str, typer.Argument(help="Environment to run locally (a target: local environment).")]
+EnvArgument = Annotated[str, typer.Argument(
+    help="The environment: local (this machine) or a cloud one (smb, dev, ...: AWS, needs credentials).")]
+EngineOption = Annotated[str, typer.Option("--engine", help="Cloud: terraform or tofu.")]
+OutdirOption = Annotated[Path, typer.Option(help="Cloud: where to synthesise (cdktf layout).")]
 
 
 def up_command(
@@ -25,11 +30,25 @@ def up_command(
     skip_infra: Annotated[
         bool, typer.Option("--skip-infra", help="Skip synthesising and gating the cloud environments (the local stack does not need them).")
     ] = False,
+    plan: Annotated[bool, typer.Option("--plan", help="Cloud: show what would be applied and the cost preview; apply nothing.")] = False,
+    engine: EngineOption = "terraform",
+    outdir: OutdirOption = Path("cdktf.out"),
+    reports: Annotated[Path, typer.Option(help="Cloud: where the gate writes SARIF and JUnit.")] = Path("reports"),
 ) -> None:
-    """Data, features, training, signing, serving, A/B traffic and drift report on 127.0.0.1, in one command."""
+    """Locally: data, features, training, signing, serving, A/B traffic and drift report on 127.0.0.1. In AWS: the
+    state backend, every layer after the policy gate, the workloads waited for; `--plan` applies nothing."""
     from infra.local.runner import LOCAL_STACK_STEPS, StackRun, check_local
 
     env = load_environment(env_name)
+    if env.is_cloud:
+        from infra.cli.cloud_cmd import cloud_up
+
+        cloud_up(env, plan=plan, engine=engine, outdir=outdir, reports=reports)
+        return
+    if plan:
+        from environments.errors import ConfigError
+
+        raise ConfigError(f"'--plan' is for a cloud environment; {env.name!r} runs on this machine")
     check_local(env)
     warnings.simplefilter("ignore", DeprecationWarning)  # third-party notices would break the progress display
     outcomes: list[tuple[str, str, float]] = []
@@ -81,11 +100,24 @@ def _print_summary(run, outcomes) -> None:
     console.print(f"stop everything with: [bold]sahab down {run.env.name}[/]")
 
 
-def down_command(env_name: EnvArgument = "local") -> None:
-    """Stop what `sahab up` started (BentoML server, local broker), by their pids."""
+def down_command(
+    env_name: EnvArgument = "local",
+    yes: Annotated[bool, typer.Option("--yes", help="Cloud: destroy without asking for the environment's name.")] = False,
+    destroy_data: Annotated[bool, typer.Option(
+        "--destroy-data", help="Cloud: also destroy the data and models buckets (emptied first) and the keys.")] = False,
+    engine: EngineOption = "terraform",
+    outdir: OutdirOption = Path("cdktf.out"),
+) -> None:
+    """Locally: stop what `sahab up` started (BentoML server, local broker), by their pids. In AWS: destroy the layers
+    in reverse order, keeping what holds data unless --destroy-data (the audit bucket always stays)."""
     from infra.local.runner import down
 
     env = load_environment(env_name)
+    if env.is_cloud:
+        from infra.cli.cloud_cmd import cloud_down
+
+        cloud_down(env, yes=yes, destroy_data=destroy_data, engine=engine, outdir=outdir)
+        return
     stopped = down(env)
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 

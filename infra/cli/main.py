@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.serve_cmd",
     "infra.cli.drift_cmd",
     "infra.cli.local_cmd",
+    "infra.cli.cloud_cmd",
     "infra.cli.cluster_cmd",
     "infra.cli.image_cmd",
 )

@@ -15,27 +15,13 @@ import pytest
 
 from environments import load_environment
 from infra.deploy import deploy, find_aws_credentials, stack_commands, terraform_runner
+from recording_runner import RecordingRunner
 from environments.errors import CommandFailed, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE",
                  "AWS_ROLE_ARN")
-
-
-class RecordingRunner:
-    """Records each engine command; optionally fails one, as a failed ``terraform apply`` would."""
-
-    def __init__(self, fail_when: str | None = None) -> None:
-        self.calls: list[tuple[str, ...]] = []
-        self.outputs: list[Path | None] = []
-        self.fail_when = fail_when
-
-    def __call__(self, argv, stdout: Path | None = None) -> None:
-        self.calls.append(tuple(argv))
-        self.outputs.append(stdout)
-        if self.fail_when and self.fail_when in " ".join(argv):
-            raise CommandFailed(f"`terraform {' '.join(argv)}` exited 1")
 
 
 @pytest.fixture

@@ -9,31 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from environments import Environment, ModelRegistryConfig, load_environment
-from environments.process_records import stop_child
+from moto_server import MotoServer, free_port  # noqa: F401  (free_port: imported by name by test modules)
 
-VENV_BIN = Path(sys.executable).parent
 FEATURES = ["customer_transactions:txn_count_24h", "merchant_risk:merchant_fraud_rate_30d"]
 SNAPSHOT_SHA256 = hashlib.sha256(b"transactions.parquet of the test").hexdigest()
 METRICS = {"pr_auc": 0.41, "roc_auc": 0.93, "positive_rate": 0.021}
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (as tests/conftest.py's helper; conftest modules are not importable by name)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def write_tiny_export(folder: Path, *, seed: int = 0) -> Path:
@@ -66,36 +53,6 @@ def environment_in(base: str, data_dir: Path, **models: object) -> Environment:
     """An environment from environments/<base>.yaml whose working folder is ``data_dir``."""
     env = load_environment(base)
     return env.model_copy(update={"data_dir": str(data_dir), "models": ModelRegistryConfig(**models)})
-
-
-class MotoServer:
-    """moto's server on a free 127.0.0.1 port, started from this venv and stopped by its own pid."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout_s: float = 30.0) -> None:
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.process.returncode}")
-            try:
-                httpx.get(f"{self.url}/moto-api/", timeout=1.0)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout_s} s")
-
-    def stop(self) -> None:
-        if self.process:
-            stop_child(self.process)
 
 
 @pytest.fixture(scope="module")

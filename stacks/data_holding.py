@@ -1,0 +1,40 @@
+"""What ``sahab down`` keeps: the blocks of an environment's stacks that hold data, by construct path.
+
+A construct's path is the one place that says what it is, so the rule reads the synthesised JSON's ``//``
+metadata: the audit trail's bucket (object lock: AWS refuses to delete locked objects before their retention
+ends, and an auditor needs them) and the key that encrypts it are never destroyed; the data and models buckets
+and every key are kept unless the user asks for their data to go (``--destroy-data``): a bucket without its
+key is unreadable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Construct paths (below the stack) that are never destroyed, with why.
+NEVER_DESTROYED: tuple[tuple[str, str], ...] = (
+    (r"AuditTrail/Bucket/", "the audit bucket: object lock keeps every log for its retention, and an auditor needs it"),
+    (r"Keys/Logs(Alias)?$", "the key of the audit logs: without it they cannot be read"),
+)
+#: Construct paths kept unless ``--destroy-data``, with why.
+HOLDS_DATA: tuple[tuple[str, str], ...] = (
+    (r"[A-Z][A-Za-z0-9]*Bucket/", "holds data: kept unless --destroy-data"),
+    (r"Keys/", "encrypts data that is kept: kept unless --destroy-data"),
+)
+
+
+def kept_on_destroy(document: Mapping[str, Any], *, destroy_data: bool) -> dict[str, str]:
+    """Terraform addresses of ``document``'s resources that ``sahab down`` keeps, each with the reason."""
+    rules = NEVER_DESTROYED + (() if destroy_data else HOLDS_DATA)
+    stack = document.get("//", {}).get("metadata", {}).get("stackName", "")
+    kept = {}
+    for type_, named in document.get("resource", {}).items():
+        for name, body in named.items():
+            path = str(body.get("//", {}).get("metadata", {}).get("path", "")).removeprefix(f"{stack}/")
+            for pattern, why in rules:
+                if re.match(pattern, path):
+                    kept[f"{type_}.{name}"] = why
+                    break
+    return kept
