@@ -230,8 +230,8 @@ LOCAL_STACK_STEPS: list[Step] = [
 def check_local(env: Environment) -> None:
     if env.is_cloud:
         raise ConfigError(
-            f"'sahab up' runs the stack on this machine, but environment {env.name!r} targets "
-            f"{env.target.value}: use 'sahab deploy {env.name}' for cloud environments"
+            f"the local stack runs on this machine, but environment {env.name!r} targets {env.target.value}: "
+            f"`sahab up {env.name}` takes the cloud path (infra.cloud_stack)"
         )
 
 

@@ -78,7 +78,7 @@ def test_an_environment_file_the_schema_refuses_exits_2_with_one_line_naming_fil
 @pytest.mark.parametrize(("args", "message"), [
     (("synth", "nosuch"), "no environment file"),
     (("check", "smb", "--all"), "pass environment names or --all, not both"),
-    (("up", "smb"), "use 'sahab deploy smb' for cloud environments"),
+    (("up", "local", "--plan"), "'--plan' is for a cloud environment; 'local' runs on this machine"),
     (("serve", "weights", "a=2", "b=-1"), "the weight of 'a' must be between 0 and 1 (value: 2)"),
     (("serve", "weights", "a=1", "z=0"), "unknown variant(s) ['z']"),
 ])

@@ -164,6 +164,15 @@ def test_up_plan_prints_the_cost_preview_and_applies_nothing_even_without_creden
     assert "dated 2026-12-01" in out
 
 
+def test_up_of_a_cloud_environment_without_credentials_exits_2_saying_how_to_log_in(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    completed = subprocess.run([sys.executable, "-m", "infra.cli.main", "up", "smb", "--outdir", str(tmp_path / "out")],
+                               capture_output=True, text=True, cwd=PROJECT_ROOT, env=environment, timeout=120)
+    assert completed.returncode == 2 and "no AWS credentials found" in completed.stderr and "aws sso login" in completed.stderr
+    assert not (tmp_path / "out").exists()  # refused before synthesising
+
+
 def test_down_destroys_in_reverse_order_and_keeps_the_buckets_with_data_and_their_keys(env, tmp_path) -> None:
     runner = RecordingRunner(state=everything_applied)
     result = down(env, runner=runner, outdir=tmp_path / "out", credentials=lambda: "test")
