@@ -3,15 +3,17 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 CHECKOV_VENV := .tools/checkov
+PARLIAMENT_VENV := .tools/parliament
 STAMP := $(VENV)/.installed
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+PARLIAMENT_STAMP := $(PARLIAMENT_VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export BENTOML_DO_NOT_TRACK := True
 
 .PHONY: setup system-tools test demo down bench clean
 
-setup: $(STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(CHECKOV_STAMP) $(PARLIAMENT_STAMP)
 
 ## system-tools: what the test suite runs besides Python, installed with apt where missing: redis-server (the cloud
 ## feature-store tests start their own on 127.0.0.1), strace (the egress test traces the stack's processes) and
@@ -30,6 +32,11 @@ $(STAMP): pyproject.toml tools/python-lock.txt
 	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -c tools/python-lock.txt -e '.[test]'
+	touch $@
+
+$(PARLIAMENT_STAMP): tools/parliament-requirements.txt
+	test -x $(PARLIAMENT_VENV)/bin/python || $(PY) -m venv $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/pip install -q -r tools/parliament-requirements.txt
 	touch $@
 
 $(CHECKOV_STAMP): tools/checkov-requirements.txt

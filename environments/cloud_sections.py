@@ -204,6 +204,26 @@ class SecurityConfig(SettingsModel):
         return value
 
 
+class GuardrailsConfig(SettingsModel):
+    """The account-level region guard: an Organizations SCP from the UAE allow-list (``environments.region_guard``),
+    in its own stack ``<env>-guardrails`` that the organisation's management account applies."""
+
+    region_guard: bool = Field(default=False, description="Synthesise the guard stack. Default: false.")
+    target_ids: list[str] = Field(
+        default_factory=list,
+        description="Accounts (12 digits) or organisational units (ou-...) the SCP is attached to. "
+        "Default: the environment's account_id.",
+    )
+
+    @field_validator("target_ids")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"\d{12}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}", t)]
+        if bad:
+            raise ValueError(f"must be account ids (12 digits), OU ids (ou-...) or the root (r-...): not {bad}")
+        return value
+
+
 class StateBackendConfig(SettingsModel):
     """Where Terraform keeps state: S3 + DynamoDB lock in the UAE region, or a local file when configured."""
 

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from environments.cloud_sections import (
     BucketConfig,
     EksConfig,
+    GuardrailsConfig,
     KafkaConfig,
     KafkaMode,
     NetworkConfig,
@@ -85,6 +86,7 @@ class Environment(SettingsModel):
     online_store: OnlineStoreConfig = Field(default_factory=OnlineStoreConfig)
     buckets: dict[str, BucketConfig] = Field(default_factory=dict)
     state_backend: StateBackendConfig = Field(default_factory=StateBackendConfig)
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     data_dir: str = Field(default=".sahab/{name}", description="Local working data. Default: .sahab/<name>.")
     data: DataConfig = Field(default_factory=DataConfig)
@@ -196,6 +198,11 @@ class Environment(SettingsModel):
     def resource_name(self, concern: str) -> str:
         """Physical name of a resource: ``sahab-<env>-<concern>`` (``environments.names``)."""
         return resource_name(self.name, concern)
+
+    @property
+    def region_guard_targets(self) -> list[str]:
+        """Where the region guard is attached: ``guardrails.target_ids``, else the environment's own account."""
+        return list(self.guardrails.target_ids) or ([self.account_id] if self.account_id else [])
 
     @property
     def state_backend_names(self) -> StateBackendNames:

@@ -38,6 +38,7 @@ from infra.cost.preview import CostPreview, cost_preview
 from infra.deploy import CommandRunner, StackLike, find_aws_credentials, terraform_runner
 from infra.gate.check import GateRun, check_targets, manifest_targets, require_clean
 from infra.gate.scan_copy import ScanTarget
+from stacks.base import LAYERS
 from stacks.data_holding import kept_on_destroy
 
 PROGRESS_FILE = "cloud-up.json"
@@ -117,7 +118,8 @@ def up(
     _refuse_local(env, "up")
     method = _credentials(credentials, optional=plan_only)
     say(f"AWS credentials: {method or 'none found (needed to apply, not to plan)'}")
-    stacks, gate = _synth_and_gate(env, outdir, reports_dir)
+    synthesized, gate = _synth_and_gate(env, outdir, reports_dir)
+    stacks = [s for s in synthesized if s.layer in LAYERS]  # a separate stack (guardrails) is applied apart
     say(f"policy gate: {gate.report.passed} checks passed in {len(gate.report.stacks)} stacks")
     result = UpResult(env.name, plan_only, gate, cost_preview([s.path for s in stacks]), credentials=method)
     progress = Progress(env)
@@ -182,7 +184,7 @@ def down(
     credentials()
     from infra.synth import synth
 
-    stacks = synth([env], outdir).stacks
+    stacks = [s for s in synth([env], outdir).stacks if s.layer in LAYERS]
     runner = runner or terraform_runner(engine, keep_tail=True)
     result = DownResult(env.name)
     with tempfile.TemporaryDirectory(prefix="sahab-down-") as scratch:

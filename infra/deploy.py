@@ -25,6 +25,7 @@ from environments import Environment
 from environments.errors import CommandFailed, ConfigError
 from infra.gate.check import GateRun, check_targets, manifest_targets, require_clean
 from infra.gate.scan_copy import ScanTarget
+from stacks.base import LAYERS
 
 ENGINES: tuple[str, ...] = ("terraform", "tofu")
 #: How many of the engine's last lines a failure quotes (``keep_tail``).
@@ -195,7 +196,7 @@ def deploy(
         targets += manifest_targets(stacks[0].path.parents[2], [env.name])  # <outdir>/stacks/<stack>/cdk.tf.json
     gate = check_targets(targets, reports_dir=reports_dir, allowed_regions=env.allowed_regions)
     require_clean(gate)
-    chosen = [s for s in stacks if layer is None or s.layer == layer]
+    chosen = [s for s in stacks if s.layer == layer or (layer is None and s.layer in LAYERS)]
     commands = stack_commands(chosen, action=action, auto_approve=auto_approve, plan_out=plan_out)
     if plan_out is not None:
         plan_out.mkdir(parents=True, exist_ok=True)

@@ -81,7 +81,7 @@ def synth(envs: list[Environment], outdir: Path | None = None) -> SynthResult:
         return SynthResult(outdir=outdir, stacks=[], local_only=local_only)
 
     started = time.perf_counter()
-    from stacks.base import LAYERS
+    from stacks.base import LAYERS, SEPARATE_LAYERS
     from modules.cdk import App
 
     imported = time.perf_counter()
@@ -101,9 +101,11 @@ def synth(envs: list[Environment], outdir: Path | None = None) -> SynthResult:
         stacks_dir.mkdir(parents=True, exist_ok=True)
         synthesized: list[SynthesizedStack] = []
         for env in cloud:
-            for layer in LAYERS:
+            for layer in LAYERS + SEPARATE_LAYERS:
                 name = f"{env.name}-{layer}"
                 source = Path(scratch) / "stacks" / name
+                if layer in SEPARATE_LAYERS and not source.is_dir():
+                    continue  # an opt-in stack this environment does not have
                 target = stacks_dir / name
                 if target.exists():
                     shutil.rmtree(target)

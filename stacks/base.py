@@ -17,6 +17,9 @@ from modules.tagging import MandatoryTags
 #: cluster (and the registry its images come from), the data services, which admit only the cluster's
 #: security group, and last the workloads that use all of them.
 LAYERS: tuple[str, ...] = ("security", "network", "compute", "data", "workloads")
+#: Stacks applied apart from the environment's own layers, with other credentials: the region guard is an
+#: Organizations policy that only the organisation's management account can apply (``stacks/guardrails.py``).
+SEPARATE_LAYERS: tuple[str, ...] = ("guardrails",)
 
 
 def stack_name(env: Environment, layer: str) -> str:
@@ -29,8 +32,9 @@ class LayerStack(TerraformStack):
     layer: str = ""
 
     def __init__(self, scope: Construct, env: Environment) -> None:
-        if self.layer not in LAYERS:
-            raise ConfigError(f"'layer' of {type(self).__name__} must be one of {LAYERS} (value: {self.layer!r})")
+        if self.layer not in LAYERS + SEPARATE_LAYERS:
+            raise ConfigError(f"'layer' of {type(self).__name__} must be one of {LAYERS + SEPARATE_LAYERS} "
+                              f"(value: {self.layer!r})")
         super().__init__(scope, stack_name(env, self.layer))
         self.env = env
         self.name_prefix = names.name_prefix(env.name)

@@ -9,6 +9,7 @@ from modules.cdk import App
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
+from stacks.guardrails import GuardrailsStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 from stacks.workloads import WorkloadsStack
@@ -21,6 +22,8 @@ class EnvironmentStacks:
     compute: ComputeStack
     data: DataStack
     workloads: WorkloadsStack
+    guardrails: GuardrailsStack | None = None
+    """The region guard, when the environment opts in (applied apart, by the management account)."""
 
     def in_deploy_order(self) -> list[LayerStack]:
         return [self.security, self.network, self.compute, self.data, self.workloads]
@@ -35,4 +38,6 @@ def build_environment(app: App, env: Environment) -> EnvironmentStacks | None:
     compute = ComputeStack(app, env, security=security, network=network)
     data = DataStack(app, env, security=security, network=network, compute=compute)
     workloads = WorkloadsStack(app, env, security=security, compute=compute, data=data)
-    return EnvironmentStacks(security=security, network=network, compute=compute, data=data, workloads=workloads)
+    guardrails = GuardrailsStack(app, env) if env.guardrails.region_guard else None
+    return EnvironmentStacks(security=security, network=network, compute=compute, data=data, workloads=workloads,
+                             guardrails=guardrails)

@@ -26,6 +26,14 @@ from typing import Any
 UAE_AWS_REGIONS: tuple[str, ...] = ("me-central-1",)
 ALLOWED_REGIONS_ENV = "SAHAB_ALLOWED_REGIONS"
 
+#: Actions the account-level region guard may let through outside the UAE: the reviewed table of global services
+#: in ``environments.region_guard.GLOBAL_EXEMPTIONS`` (a test keeps the two equal).
+REGION_GUARD_EXEMPTIONS: frozenset[str] = frozenset({
+    "account:*", "budgets:*", "ce:*", "cur:*", "ec2:DescribeRegions", "health:*", "iam:*", "organizations:*",
+    "pricing:*", "route53:*", "route53domains:*", "s3:GetAccountPublicAccessBlock", "s3:ListAllMyBuckets",
+    "s3:PutAccountPublicAccessBlock", "sts:*", "support:*",
+})
+
 #: Tag keys every taggable resource carries (ISO 27001 A.5.9 inventory, A.5.12 classification).
 MANDATORY_TAG_KEYS: tuple[str, ...] = ("owner", "cost-centre", "data-classification", "environment")
 DATA_CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
@@ -538,3 +546,34 @@ def key_policy_role_problems(statements: list[dict[str, Any]]) -> list[str]:
             problems.append(f"statement {sid!r} gives {sensitive} to the whole account: name the roles "
                             "(condition aws:PrincipalArn) or the service (kms:ViaService)")
     return problems
+
+
+# ---- the account-level region guard -------------------------------------------------------------
+
+def region_guard_problems(statements: list[dict[str, Any]]) -> list[str]:
+    """Why a service control policy does not deny every region outside the allow-list with only the reviewed
+    exemptions (``REGION_GUARD_EXEMPTIONS``), or [] when it does."""
+    guards = [s for s in statements if s.get("Effect") == "Deny" and "NotAction" in s and s.get("Resource") == "*"]
+    if not guards:
+        return ["no Deny statement with NotAction on Resource '*': the policy denies no region"]
+    problems = []
+    for statement in guards:
+        label = statement.get("Sid", "the Deny statement")
+        exempted = _as_list(statement["NotAction"])
+        extra = sorted(set(exempted) - REGION_GUARD_EXEMPTIONS)
+        if extra:
+            problems.append(f"{label} exempts {extra}, outside the reviewed table of global services")
+        condition = statement.get("Condition", {})
+        regions = _as_list(condition.get("StringNotEquals", {}).get("aws:RequestedRegion", []))
+        if sorted(regions) != sorted(allowed_regions()):
+            problems.append(f"{label} must deny every region but {list(allowed_regions())} "
+                            f"(StringNotEquals aws:RequestedRegion is {regions})")
+        other = {k for k in condition if k != "StringNotEquals"} | {
+            k for k in condition.get("StringNotEquals", {}) if k != "aws:RequestedRegion"}
+        if other:
+            problems.append(f"{label} has other conditions {sorted(other)} that would narrow whom it denies")
+    return problems
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

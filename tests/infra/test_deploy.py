@@ -142,3 +142,31 @@ def test_sahab_deploy_without_credentials_exits_2_with_the_reason(no_aws_credent
     )
     assert completed.returncode == 2
     assert "no AWS credentials found" in completed.stderr
+
+
+def test_the_region_guard_is_applied_only_when_asked_for_by_its_layer(synthesized_all, tmp_path: Path) -> None:
+    """prod-guardrails needs the management account's credentials: a plain deploy leaves it out."""
+    prod = synthesized_all.for_env("prod")
+    plain = RecordingRunner()
+    deploy(load_environment("prod"), synthesize=lambda env, outdir: prod, runner=plain, credentials=lambda: "test",
+           reports_dir=tmp_path)
+    assert not [c for c in plain.calls if "prod-guardrails" in c[0]] and len(plain.calls) == 10
+    guard = RecordingRunner()
+    deploy(load_environment("prod"), layer="guardrails", synthesize=lambda env, outdir: prod, runner=guard,
+           credentials=lambda: "test", reports_dir=tmp_path)
+    assert [c[1] for c in guard.calls] == ["init", "apply"] and all("prod-guardrails" in c[0] for c in guard.calls)
+
+def test_a_failed_engine_command_run_with_keep_tail_quotes_its_last_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sahab up`` runs the engine with ``keep_tail``: its output still reaches the terminal, and a failure names
+    the engine's last lines (here a stand-in ``terraform`` on PATH that prints 20 lines and exits 1)."""
+    engine = tmp_path / "bin" / "terraform"
+    engine.parent.mkdir()
+    engine.write_text("#!/bin/sh\nfor i in $(seq 1 20); do echo \"line $i\"; done\necho 'Error: creating EKS Cluster' >&2\nexit 1\n")
+    engine.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{engine.parent}:{os.environ['PATH']}")
+    with pytest.raises(CommandFailed) as failed:
+        terraform_runner("terraform", keep_tail=True)(["-chdir=x", "apply", "-auto-approve"])
+    message = str(failed.value)
+    assert message.startswith("`terraform -chdir=x apply -auto-approve` exited 1")
+    assert "its last lines:\nline 7\n" in message and message.endswith("line 20\nError: creating EKS Cluster")
+    assert "line 6\n" not in message  # 15 lines, no more

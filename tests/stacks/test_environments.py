@@ -19,8 +19,9 @@ OUR_KEY = re.compile(
 )
 
 
-def documents(result, env: str | None = None) -> dict[str, dict[str, Any]]:
-    return {s.name: json.loads(s.path.read_text()) for s in result.stacks if env in (None, s.env)}
+def documents(result, env: str | None = None, layer: str | None = None) -> dict[str, dict[str, Any]]:
+    return {s.name: json.loads(s.path.read_text()) for s in result.stacks
+            if env in (None, s.env) and layer in (None, s.layer)}
 
 
 def resources_of(result, resource_type: str, env: str | None = None):
@@ -29,10 +30,21 @@ def resources_of(result, resource_type: str, env: str | None = None):
             yield stack, address, resource
 
 
-def test_every_cloud_environment_has_its_five_layer_stacks(synthesized_all):
+def test_every_cloud_environment_has_its_five_layer_stacks_and_prod_its_region_guard(synthesized_all):
     names = {s.name for s in synthesized_all.stacks}
-    assert names == {f"{env}-{layer}" for env in CLOUD_ENVS for layer in LAYERS}
+    assert names == {f"{env}-{layer}" for env in CLOUD_ENVS for layer in LAYERS} | {"prod-guardrails"}
     assert synthesized_all.local_only == ["local"]
+
+
+def test_the_region_guard_stack_holds_the_scp_from_the_allow_list_attached_to_the_account(synthesized_all):
+    from environments.region_guard import region_guard_json
+
+    (document,) = documents(synthesized_all, "prod", layer="guardrails").values()
+    (policy,) = document["resource"]["aws_organizations_policy"].values()
+    assert policy["type"] == "SERVICE_CONTROL_POLICY" and policy["content"] == region_guard_json(["me-central-1"])
+    (attachment,) = document["resource"]["aws_organizations_policy_attachment"].values()
+    assert attachment["target_id"] == load_environment("prod").account_id
+    assert "terraform_remote_state" not in document.get("data", {})  # depends on no layer
 
 
 def test_every_aws_provider_region_is_in_the_allow_list(synthesized_all):
@@ -54,7 +66,8 @@ def test_layers_are_joined_by_cross_stack_references_to_earlier_layers_only(synt
         env, layer = stack.rsplit("-", 1)
         inputs = document.get("data", {}).get("terraform_remote_state", {})
         referenced = {name.rsplit("-", 1)[1] for name in inputs}
-        assert referenced <= set(LAYERS[: LAYERS.index(layer)]), stack
+        earlier = LAYERS[: LAYERS.index(layer)] if layer in LAYERS else []  # the region guard reads no layer
+        assert referenced <= set(earlier), stack
 
 
 @pytest.mark.parametrize(
