@@ -213,8 +213,7 @@ def down(
 
 def _refuse_local(env: Environment, verb: str) -> None:
     if not env.is_cloud:
-        raise ConfigError(f"{env.name!r} runs on this machine: `sahab {verb} {env.name}` starts the local stack"
-                          if verb == "up" else f"{env.name!r} runs on this machine: `sahab down {env.name}` stops it")
+        raise ConfigError(f"{env.name!r} runs on this machine, not in AWS: `sahab {verb} {env.name}` takes the local path")
 
 
 def _credentials(find: Callable[[], str], *, optional: bool) -> str:

@@ -51,6 +51,11 @@ SIGN_ACTIONS = ("kms:Sign", "kms:DescribeKey")
 VERIFY_ACTIONS = ("kms:Verify", "kms:GetPublicKey", "kms:DescribeKey")
 
 
+def key_construct_id(data_class: str) -> str:
+    """The construct id of a data class's key under ``Keys`` (``eks-secrets`` → ``EksSecrets``): its path in the JSON."""
+    return "".join(part.capitalize() for part in data_class.split("-"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class KeysProps:
     """Props of ``Keys``."""
@@ -136,9 +141,6 @@ class Keys(Construct):
                                                 resources=(self.signing.arn,))])
 
     # ---- construction ---------------------------------------------------------------------------
-    def _construct_id(self, data_class: str) -> str:
-        return "".join(part.capitalize() for part in data_class.split("-"))
-
     def _symmetric_key(self, data_class: str) -> kms_key.KmsKey:
         region = self.props.region
         services = tuple(f"{svc}.{region}.amazonaws.com" for svc in DATA_CLASS_SERVICES[data_class])
@@ -157,7 +159,7 @@ class Keys(Construct):
         ]
         key = kms_key.KmsKey(
             self,
-            self._construct_id(data_class),
+            key_construct_id(data_class),
             description=f"{self.props.name_prefix} {data_class} (customer-managed, data class key)",
             enable_key_rotation=True,
             rotation_period_in_days=self.props.rotation_period_days,
@@ -166,7 +168,7 @@ class Keys(Construct):
         )
         kms_alias.KmsAlias(
             self,
-            f"{self._construct_id(data_class)}Alias",
+            f"{key_construct_id(data_class)}Alias",
             name=names.kms_alias(self.props.name_prefix, data_class),
             target_key_id=key.key_id,
         )

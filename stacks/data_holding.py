@@ -2,7 +2,7 @@
 
 A construct's path is the one place that says what it is, so the rule reads the synthesised JSON's ``//``
 metadata: the audit trail's bucket (object lock: AWS refuses to delete locked objects before their retention
-ends, and an auditor needs them) and the key that encrypts it are never destroyed; the data and models buckets
+ends, and an auditor needs them) and its key (``stacks.security.AUDIT_KEY``) are never destroyed; the data and models buckets
 and every key are kept unless the user asks for their data to go (``--destroy-data``): a bucket without its
 key is unreadable.
 """
@@ -13,10 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from modules.keys import key_construct_id
+from stacks.security import AUDIT_KEY
+
 #: Construct paths (below the stack) that are never destroyed, with why.
 NEVER_DESTROYED: tuple[tuple[str, str], ...] = (
     (r"AuditTrail/Bucket/", "the audit bucket: object lock keeps every log for its retention, and an auditor needs it"),
-    (r"Keys/Logs(Alias)?$", "the key of the audit logs: without it they cannot be read"),
+    (rf"Keys/{key_construct_id(AUDIT_KEY)}(Alias)?$", "the key of the audit logs: without it they cannot be read"),
 )
 #: Construct paths kept unless ``--destroy-data``, with why.
 HOLDS_DATA: tuple[tuple[str, str], ...] = (

@@ -10,6 +10,8 @@ from modules.keys import Keys, KeysProps
 from stacks.base import LayerStack
 
 AUDIT_BUCKET = "audit"
+#: The data class whose key encrypts the audit trail (bucket and log group); ``sahab down`` never destroys it.
+AUDIT_KEY = "logs"
 
 
 class SecurityStack(LayerStack):
@@ -32,7 +34,7 @@ class SecurityStack(LayerStack):
                 trail_name=env.resource_name(AUDIT_BUCKET),
                 bucket_name=names.account_scoped(env.resource_name(AUDIT_BUCKET), account_id(self)),
                 region=env.region,
-                key=self.keys.logs,
+                key=self.keys.key(AUDIT_KEY),
                 object_lock_retention_days=(audit.object_lock_retention_days if audit else None) or 365,
                 log_retention_days=env.log_retention_days,
             ),

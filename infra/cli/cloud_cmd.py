@@ -97,6 +97,7 @@ def cloud_up(env: Environment, *, plan: bool, engine: str, outdir: Path, reports
 
 def cloud_down(env: Environment, *, yes: bool, destroy_data: bool, engine: str, outdir: Path) -> None:
     from infra.cloud_stack import down
+    from stacks.security import AUDIT_BUCKET
 
     if not yes:
         what = "every layer, data included" if destroy_data else "every layer; buckets with data and their keys stay"
@@ -109,7 +110,7 @@ def cloud_down(env: Environment, *, yes: bool, destroy_data: bool, engine: str, 
     console.print(f"[green]destroyed[/]: {', '.join(layer.layer for layer in result.layers)}")
     for kept in result.kept:
         console.print(f"[yellow]kept[/] {kept}")
-    audit = env.buckets.get("audit")
+    audit = env.buckets.get(AUDIT_BUCKET)
     if audit is not None and audit.object_lock_retention_days:
         console.print(f"the audit bucket is never destroyed: its object lock keeps each log {audit.object_lock_retention_days} "
                       "days from when it was written; delete it by hand after that if your regulator allows")

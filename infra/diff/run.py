@@ -10,7 +10,6 @@ Both sides synthesise into temporary folders, so nothing stale under ``cdktf.out
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from infra.diff.compare import compare
 from infra.diff.cost_delta import environment_cost, price_source
 from infra.diff.model import DiffReport, Finding
 from infra.diff.policy import policy_delta, read_findings
-from infra.diff.terraform_json import STACK_FILE, load_outdir
+from infra.diff.terraform_json import StackDocument, load_outdir
 from infra.gate.check import SARIF_FILE, check_targets, synthesized_targets
 from infra.gate.checkov_runner import find_checkov
 
@@ -66,8 +65,7 @@ def diff(base_ref: str, envs: Sequence[Environment], *, reports_dir: Path | None
             changes = compare(base_docs, head_docs)
             moved = {c.moved_from: f"{c.stack}:{c.address}" for c in changes if c.moved_from}
             prices = load_prices()
-            costs = tuple(environment_cost(n, _raw(base_out, n) if n in at_base else {}, _raw(head_out, n), prices, moved)
-                          for n in names)
+            costs = tuple(environment_cost(n, _raw(base_docs, n), _raw(head_docs, n), prices, moved) for n in names)
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))
     notes = tuple(f"{n}: new environment (not in the base)" for n in names if n not in at_base)
@@ -136,8 +134,9 @@ class _BaseSide:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-_TAIL_LINES:])
 
 
-def _raw(outdir: Path, env: str) -> dict[str, Any]:
-    return {f.parent.name: json.loads(f.read_text()) for f in sorted((outdir / "stacks").glob(f"{env}-*/{STACK_FILE}"))}
+def _raw(documents: dict[str, StackDocument], env: str) -> dict[str, Any]:
+    """``env``'s stacks as cdktf wrote them, by name (what the cost estimate reads)."""
+    return {name: d.raw for name, d in documents.items() if name.startswith(f"{env}-")}
 
 
 def _git(repo: Path, *argv: str) -> str:

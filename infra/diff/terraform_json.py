@@ -67,6 +67,8 @@ class StackDocument:
     blocks: Mapping[Key, Block]
     outputs: Mapping[str, Any]
     settings: Mapping[str, Any]
+    raw: Mapping[str, Any]
+    """The document as cdktf wrote it (what the cost estimate reads)."""
 
 
 def load_outdir(outdir: Path, env_names: tuple[str, ...] = ()) -> dict[str, StackDocument]:
@@ -93,7 +95,7 @@ def parse_stack(name: str, document: Mapping[str, Any]) -> StackDocument:
                 path = str(metadata.get("path", f"{name}/{block_name}")).removeprefix(f"{name}/")
                 blocks[key] = Block(key, path, {k: v for k, v in body.items() if k != "//"})
     settings = {"provider": document.get("provider", {}), "backend": document.get("terraform", {}).get("backend", {})}
-    return StackDocument(name, blocks, document.get("output", {}), settings)
+    return StackDocument(name, blocks, document.get("output", {}), settings, document)
 
 
 class References:
@@ -114,8 +116,7 @@ class References:
             match = _ADDRESS.search(value)
             if match is None:
                 return None
-            found = self.target(producer.name, "data" if match[1] else "resource", match[2], match[3], match[4] or "")
-            return found
+            return self.target(producer.name, "data" if match[1] else "resource", match[2], match[3], match[4] or "")
         key = Key(stack, mode, type_, name)
         document = self._documents.get(stack)
         if document is None or key not in document.blocks:
