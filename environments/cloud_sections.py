@@ -224,6 +224,38 @@ class GuardrailsConfig(SettingsModel):
         return value
 
 
+class BackupConfig(SettingsModel):
+    """AWS Backup of the environment's data: a vault under our ``backup`` CMK with a compliance-mode lock, a daily
+    plan over the data-class buckets, and (where a second account exists) a copy of every recovery point into a
+    vault of that account **in the same region**: the UAE has one AWS region, so in-country disaster recovery means
+    separate accounts and zones, never another country. The online store keeps its own CMK-encrypted snapshots."""
+
+    schedule: str = Field(
+        default="cron(0 22 * * ? *)", pattern=r"^cron\(.+\)$",
+        description="When the daily backup starts, in UTC (AWS cron). Default: 22:00 UTC (02:00 in the UAE).",
+    )
+    retention_days: int = Field(
+        default=35, ge=7, le=36500,
+        description="Days every recovery point (and its copy) is kept; the vault lock refuses shorter ones. "
+        "Default: 35.",
+    )
+    lock_cooling_off_days: int = Field(
+        default=3, ge=3, le=365,
+        description="Days after the first apply during which the compliance lock can still be removed; after them "
+        "nobody, not even the account root, can delete a recovery point before its retention ends. Default: 3.",
+    )
+    copy_account_id: str | None = Field(
+        default=None, pattern=r"^\d{12}$",
+        description="A separate AWS account that receives a copy of every recovery point, in the same region. Its "
+        "vault is the stack <env>-recovery. Default: none (recovery points stay in this account).",
+    )
+    copy_account_role: str = Field(
+        default="sahab-deploy", pattern=ROLE_NAME.pattern,
+        description="The role in copy_account_id that the <env>-recovery stack's provider assumes. "
+        "Default: sahab-deploy.",
+    )
+
+
 class StateBackendConfig(SettingsModel):
     """Where Terraform keeps state: S3 + DynamoDB lock in the UAE region, or a local file when configured."""
 

@@ -18,6 +18,9 @@ STATE_BUCKET = "tfstate"
 STATE_LOCK_TABLE = "tflock"
 #: Data class of signed model versions: the purpose of their bucket and the concern of their CMK.
 MODELS = "models"
+#: Concerns of the environment's backup vault and of its copy in the backup account.
+BACKUP_VAULT = "backup"
+BACKUP_COPY_VAULT = "backup-copy"
 #: Concern of the Feast online store (the ElastiCache replication group).
 ONLINE_STORE = "online"
 
@@ -68,6 +71,10 @@ def workload_role_name(env_name: str, service_account: str) -> str:
 
 def iam_role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+def backup_vault_arn(region: str, account_id: str, vault_name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:backup:{region}:{account_id}:backup-vault:{vault_name}"
 
 
 def auth_token_secret(store_name: str) -> str:

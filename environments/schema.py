@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from environments.cloud_sections import (
+    BackupConfig,
     BucketConfig,
     EksConfig,
     GuardrailsConfig,
@@ -87,6 +88,7 @@ class Environment(SettingsModel):
     buckets: dict[str, BucketConfig] = Field(default_factory=dict)
     state_backend: StateBackendConfig = Field(default_factory=StateBackendConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     data_dir: str = Field(default=".sahab/{name}", description="Local working data. Default: .sahab/<name>.")
     data: DataConfig = Field(default_factory=DataConfig)
@@ -162,6 +164,11 @@ class Environment(SettingsModel):
                     f"'buckets' must define {missing_buckets} when 'target' is 'aws': the workloads read and write "
                     "them (feature data and signed model versions)"
                 )
+            if self.backup.copy_account_id is not None and self.backup.copy_account_id == self.account_id:
+                problems.append(
+                    f"'backup.copy_account_id' must be another account than 'account_id' ({self.account_id}): a copy "
+                    "in the same account is lost with it"
+                )
             if self.network and self.kafka.mode is KafkaMode.provisioned and self.kafka.broker_count % self.network.az_count:
                 problems.append(
                     f"'kafka.broker_count' ({self.kafka.broker_count}) must be a multiple of "
@@ -203,6 +210,14 @@ class Environment(SettingsModel):
     def region_guard_targets(self) -> list[str]:
         """Where the region guard is attached: ``guardrails.target_ids``, else the environment's own account."""
         return list(self.guardrails.target_ids) or ([self.account_id] if self.account_id else [])
+
+    @property
+    def backup_copy_vault_arn(self) -> str | None:
+        """The copy vault in the backup account (same region), or ``None`` when the environment has no copy account."""
+        copy_account = self.backup.copy_account_id
+        if copy_account is None:
+            return None
+        return names.backup_vault_arn(self.region, copy_account, self.resource_name(names.BACKUP_COPY_VAULT))
 
     @property
     def state_backend_names(self) -> StateBackendNames:

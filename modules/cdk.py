@@ -41,6 +41,11 @@ from cdktf import (  # noqa: E402
     Token,
 )
 from cdktf_cdktf_provider_aws import (  # noqa: E402
+    backup_plan,
+    backup_selection,
+    backup_vault,
+    backup_vault_lock_configuration,
+    backup_vault_policy,
     cloudtrail,
     cloudwatch_log_group,
     data_aws_availability_zones,
@@ -102,6 +107,7 @@ __all__ = [
     "Annotations", "App", "Aspects", "Construct", "Fn", "IAspect", "IConstruct", "IValidation", "LocalBackend",
     "S3Backend", "TerraformDataSource", "TerraformOutput", "TerraformProvider", "TerraformResource",
     "TerraformResourceLifecycle", "TerraformStack", "Testing", "Token", "jsii",
+    "backup_plan", "backup_selection", "backup_vault", "backup_vault_lock_configuration", "backup_vault_policy",
     "cloudtrail", "cloudwatch_log_group", "data_aws_availability_zones", "data_aws_caller_identity",
     "data_aws_iam_policy_document", "data_aws_partition", "data_aws_secretsmanager_random_password",
     "default_security_group", "ecr_lifecycle_policy", "ecr_repository", "eip",

@@ -17,7 +17,11 @@ later layer creates (KMS refuses principals that do not exist yet).
 | eks-secrets   | EKS envelope encryption of Secrets        | account via eks                             |
 | kafka         | MSK at rest                               | account via kafka                           |
 | ebs           | node volumes (launch templates)           | account via ec2, the Auto Scaling role      |
+| backup        | AWS Backup vaults (recovery points)       | account via backup                          |
 | signing       | model manifest signatures (asymmetric)    | signer_roles sign; verifier_roles verify    |
+
+A stack in another account that needs only some classes (the backup account's copy vault) asks for them with
+``data_classes`` and ``signing=False``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ DATA_CLASS_SERVICES: dict[str, tuple[str, ...]] = {
     "eks-secrets": ("eks",),
     "kafka": ("kafka",),
     "ebs": ("ec2",),
+    "backup": ("backup",),
 }
 
 ADMIN_ACTIONS = (
@@ -74,6 +79,10 @@ class KeysProps:
     """Waiting period before a deleted key is destroyed. Default: 30 (the maximum)."""
     rotation_period_days: int = 365
     """Automatic rotation period of symmetric keys. Default: 365."""
+    data_classes: tuple[str, ...] = tuple(DATA_CLASS_SERVICES)
+    """The symmetric keys to create. Default: every data class."""
+    signing: bool = True
+    """Create the asymmetric key that signs model manifests. Default: true."""
 
 
 class Keys(Construct):
@@ -86,15 +95,18 @@ class Keys(Construct):
             problems.append(f"'deletion_window_days' must be between 7 and 30 (value: {props.deletion_window_days})")
         if not 90 <= props.rotation_period_days <= 2560:
             problems.append(f"'rotation_period_days' must be between 90 and 2560 (value: {props.rotation_period_days})")
+        unknown = sorted(set(props.data_classes) - set(DATA_CLASS_SERVICES))
+        if unknown:
+            problems.append(f"'data_classes' must be among {list(DATA_CLASS_SERVICES)} (unknown: {unknown})")
         if not props.administrator_roles:
             problems.append("'administrator_roles' must name at least one role: the account root never administers a key alone")
         if problems:
             raise ConfigError(problems, source=f"Keys {props.name_prefix!r}")
         self.props = props
         self._keys: dict[str, kms_key.KmsKey] = {}
-        for data_class in DATA_CLASS_SERVICES:
+        for data_class in props.data_classes:
             self._keys[data_class] = self._symmetric_key(data_class)
-        self.signing = self._signing_key()
+        self._signing = self._signing_key() if props.signing else None
 
     # ---- accessors ------------------------------------------------------------------------------
     def key(self, data_class: str) -> kms_key.KmsKey:
@@ -105,28 +117,39 @@ class Keys(Construct):
             raise ConfigError(f"no key for data class {data_class!r}; known: {sorted(self._keys)}") from None
 
     @property
+    def signing(self) -> kms_key.KmsKey:
+        """The asymmetric key that signs model manifests; raises when ``signing=False``."""
+        if self._signing is None:
+            raise ConfigError(f"Keys {self.props.name_prefix!r} was made without the signing key (signing=False)")
+        return self._signing
+
+    @property
     def data(self) -> kms_key.KmsKey:
-        return self._keys["data"]
+        return self.key("data")
 
     @property
     def models(self) -> kms_key.KmsKey:
-        return self._keys["models"]
+        return self.key("models")
 
     @property
     def logs(self) -> kms_key.KmsKey:
-        return self._keys["logs"]
+        return self.key("logs")
 
     @property
     def eks_secrets(self) -> kms_key.KmsKey:
-        return self._keys["eks-secrets"]
+        return self.key("eks-secrets")
 
     @property
     def kafka(self) -> kms_key.KmsKey:
-        return self._keys["kafka"]
+        return self.key("kafka")
 
     @property
     def ebs(self) -> kms_key.KmsKey:
-        return self._keys["ebs"]
+        return self.key("ebs")
+
+    @property
+    def backup(self) -> kms_key.KmsKey:
+        return self.key("backup")
 
     # ---- grants on the signing key ---------------------------------------------------------------
     def grant_sign(self, role: iam_role.IamRole, id: str = "GrantSign") -> iam_role_policy.IamRolePolicy:

@@ -19,7 +19,8 @@ from modules.tagging import MandatoryTags
 LAYERS: tuple[str, ...] = ("security", "network", "compute", "data", "workloads")
 #: Stacks applied apart from the environment's own layers, with other credentials: the region guard is an
 #: Organizations policy that only the organisation's management account can apply (``stacks/guardrails.py``).
-SEPARATE_LAYERS: tuple[str, ...] = ("guardrails",)
+#: The backup account's copy vault belongs to another account, whose owner applies it once (``stacks/recovery.py``).
+SEPARATE_LAYERS: tuple[str, ...] = ("guardrails", "recovery")
 
 
 def stack_name(env: Environment, layer: str) -> str:
@@ -38,16 +39,22 @@ class LayerStack(TerraformStack):
         super().__init__(scope, stack_name(env, self.layer))
         self.env = env
         self.name_prefix = names.name_prefix(env.name)
+        role = self.assumed_role_arn()
         provider.AwsProvider(
             self,
             "aws",
             region=env.region,
             default_tags=[provider.AwsProviderDefaultTags(tags=dict(env.tags))],
+            assume_role=[provider.AwsProviderAssumeRole(role_arn=role, session_name=f"sahab-{env.name}")] if role else None,
         )
         self._backend()
         Aspects.of(self).add(MandatoryTags(env.tags))
         self.residency_guard = ResidencyGuard(env.allowed_regions)
         Aspects.of(self).add(self.residency_guard)
+
+    def assumed_role_arn(self) -> str | None:
+        """A role in another account for this stack's provider to assume; ``None``: the caller's own account."""
+        return None
 
     def _backend(self) -> None:
         backend = self.env.state_backend

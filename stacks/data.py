@@ -1,12 +1,14 @@
-"""``<env>-data``: object storage, the Kafka cluster and the Feast online store."""
+"""``<env>-data``: object storage, its backups, the Kafka cluster and the Feast online store."""
 
 from __future__ import annotations
 
 from environments import Environment, KafkaMode, names
 from modules.cdk import Construct
+from modules.backup import BackupPlan, BackupPlanProps, BackupVault, BackupVaultProps
 from modules.context import account_id
 from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
 from modules.feature_online_store import FeatureOnlineStore, FeatureOnlineStoreProps
+from modules.keys import Keys
 from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack
@@ -40,6 +42,8 @@ class DataStack(LayerStack):
                 ),
             )
             self.output(f"{purpose}_bucket", self.buckets[purpose].name, f"Name of the {purpose} bucket")
+
+        self._backups(env, keys)
 
         self.kafka: KafkaCluster | None = None
         if env.kafka.mode is not KafkaMode.none:
@@ -86,3 +90,22 @@ class DataStack(LayerStack):
         )
         self.output("online_store_endpoint", self.online_store.endpoint, "Redis primary endpoint (TLS) for Feast")
         self.output("online_store_auth_secret_arn", self.online_store.auth_secret_arn, "Secret holding the Redis AUTH token")
+
+    def _backups(self, env: Environment, keys: Keys) -> None:
+        """Every data bucket into a locked vault daily, copied to the backup account's vault where there is one.
+
+        The online store is not in the plan (AWS Backup does not cover ElastiCache): it keeps its own daily
+        snapshots under the data key, and Feast can rebuild it from the offline store in the data bucket.
+        """
+        backup = env.backup
+        self.backup_vault = BackupVault(self, "BackupVault", props=BackupVaultProps(
+            vault_name=env.resource_name(names.BACKUP_VAULT), key=keys.backup,
+            min_retention_days=backup.retention_days, cooling_off_days=backup.lock_cooling_off_days,
+        ))
+        self.backup_plan = BackupPlan(self, "BackupPlan", props=BackupPlanProps(
+            plan_name=env.resource_name("backup"), vault=self.backup_vault,
+            resource_arns=tuple(bucket.arn for bucket in self.buckets.values()),
+            schedule=backup.schedule, retention_days=backup.retention_days,
+            copy_to_vault_arn=env.backup_copy_vault_arn,
+        ))
+        self.output("backup_vault", self.backup_vault.name, "The locked vault holding the data buckets' recovery points")

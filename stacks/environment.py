@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from environments import Environment
 from modules.cdk import App
+from stacks.recovery import RecoveryStack
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
@@ -24,6 +25,8 @@ class EnvironmentStacks:
     workloads: WorkloadsStack
     guardrails: GuardrailsStack | None = None
     """The region guard, when the environment opts in (applied apart, by the management account)."""
+    recovery: RecoveryStack | None = None
+    """The backup account's copy vault, when the environment names one (applied apart, once)."""
 
     def in_deploy_order(self) -> list[LayerStack]:
         return [self.security, self.network, self.compute, self.data, self.workloads]
@@ -39,5 +42,6 @@ def build_environment(app: App, env: Environment) -> EnvironmentStacks | None:
     data = DataStack(app, env, security=security, network=network, compute=compute)
     workloads = WorkloadsStack(app, env, security=security, compute=compute, data=data)
     guardrails = GuardrailsStack(app, env) if env.guardrails.region_guard else None
+    recovery = RecoveryStack(app, env) if env.backup.copy_account_id else None
     return EnvironmentStacks(security=security, network=network, compute=compute, data=data, workloads=workloads,
-                             guardrails=guardrails)
+                             guardrails=guardrails, recovery=recovery)

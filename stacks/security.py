@@ -6,7 +6,7 @@ from environments import Environment, names
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.cdk import Construct
 from modules.context import account_id
-from modules.keys import Keys, KeysProps
+from modules.keys import DATA_CLASS_SERVICES, Keys, KeysProps
 from stacks.base import LayerStack
 
 AUDIT_BUCKET = "audit"
@@ -39,7 +39,7 @@ class SecurityStack(LayerStack):
                 log_retention_days=env.log_retention_days,
             ),
         )
-        for data_class in ("data", "models", "logs", "eks-secrets", "kafka", "ebs"):
+        for data_class in DATA_CLASS_SERVICES:
             self.output(
                 f"key_{data_class.replace('-', '_')}_arn", self.keys.key(data_class).arn, f"ARN of the {data_class} CMK"
             )

@@ -20,6 +20,7 @@ import yaml
 
 PRICE_TABLE = Path(__file__).with_name("me-central-1.yaml")
 _RESOURCE_NAME = re.compile(r"\$\{aws_launch_template\.([A-Za-z0-9_\-]+)\.")
+_PLAN_NAME = re.compile(r"\$\{aws_backup_plan\.([A-Za-z0-9_\-]+)\.")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def _price(
     if type_ == "aws_s3_bucket":
         gb = assumed["bucket"]
         return [CostLine("storage", f"{path}: S3 storage, {gb:g} GB assumed", prices.monthly_aed("s3_standard_gb", gb))]
+    if type_ == "aws_backup_selection":
+        return _backup_selection(path, body, resources, prices)
     if type_ == "aws_ecr_repository":
         gb = assumed["ecr_repository"]
         return [CostLine("storage", f"{path}: image storage, {gb:g} GB assumed", prices.monthly_aed("ecr_gb", gb))]
@@ -122,6 +125,21 @@ def _price(
         gb = assumed["log_group"]
         return [CostLine("logs", f"{path}: logs, {gb:g} GB ingested assumed", prices.monthly_aed("logs_ingested_gb", gb))]
     return []
+
+
+def _backup_selection(path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable) -> list[CostLine]:
+    """Recovery points of the selected buckets (one full copy of each assumed), and as much again per copy action."""
+    buckets = [r for r in body.get("resources", []) if str(r).startswith("${aws_s3_bucket.")]
+    gb = prices.assumed_monthly_gb["bucket"] * len(buckets)
+    plan = _PLAN_NAME.search(str(body.get("plan_id", "")))
+    rules = resources.get("aws_backup_plan", {}).get(plan[1], {}).get("rule", []) if plan else []
+    copies = sum(len(rule.get("copy_action", [])) for rule in rules)
+    lines = [CostLine("recovery-points", f"{path}: backups of {len(buckets)} buckets, {gb:g} GB assumed",
+                      prices.monthly_aed("backup_s3_gb", gb))]
+    if copies:
+        lines.append(CostLine("copies", f"{path}: {copies} copy of them in the backup account",
+                              prices.monthly_aed("backup_s3_gb", gb * copies)))
+    return lines
 
 
 def _node_group(path: str, body: Mapping[str, Any], resources: Mapping[str, Any], prices: PriceTable) -> list[CostLine]:

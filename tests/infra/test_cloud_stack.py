@@ -182,6 +182,8 @@ def test_down_destroys_in_reverse_order_and_keeps_the_buckets_with_data_and_thei
     assert any(a.startswith("aws_s3_bucket.DataBucket_") for a in forgotten)
     assert any(a.startswith("aws_s3_bucket.AuditTrail_Bucket_") for a in forgotten)
     assert any(a.startswith("aws_kms_key.Keys_Data_") for a in forgotten)
+    assert any(a.startswith("aws_backup_vault.BackupVault_") for a in forgotten)
+    assert any(a.startswith("aws_backup_selection.BackupPlan_") for a in forgotten)  # the kept buckets stay backed up
     assert not any(a.startswith(("aws_msk_cluster", "aws_eks_cluster", "aws_vpc")) for a in forgotten)
     # each state rm comes before its stack's destroy
     for index, call in enumerate(runner.calls):
@@ -190,13 +192,15 @@ def test_down_destroys_in_reverse_order_and_keeps_the_buckets_with_data_and_thei
     assert any("never destroyed" not in k and "holds data" in k for k in result.kept)
 
 
-def test_down_with_destroy_data_empties_and_destroys_the_buckets_but_never_the_audit_bucket(env, tmp_path) -> None:
+def test_down_with_destroy_data_empties_and_destroys_the_buckets_but_never_the_audit_bucket_or_backup_vault(env, tmp_path) -> None:
     runner = RecordingRunner(state=everything_applied)
     emptied: list[str] = []
     down(env, destroy_data=True, runner=runner, outdir=tmp_path / "out", credentials=lambda: "test",
          empty_bucket=lambda bucket: emptied.append(bucket) or 3)
     forgotten = {address for call in runner.calls if call[1:3] == ("state", "rm") for address in call[3:]}
-    assert forgotten and all(a.split(".")[1].startswith(("AuditTrail_Bucket_", "Keys_Logs")) for a in forgotten)
+    assert forgotten and all(a.split(".")[1].startswith(("AuditTrail_Bucket_", "Keys_Logs", "BackupVault_", "Keys_Backup"))
+                             for a in forgotten)
+    assert any(a.startswith("aws_backup_vault_lock_configuration.BackupVault_") for a in forgotten)
     assert sorted(emptied) == ["sahab-smb-data-${data.aws_caller_identity.CallerIdentity.account_id}",
                                "sahab-smb-models-${data.aws_caller_identity.CallerIdentity.account_id}"]
 

@@ -30,7 +30,7 @@ def test_synth_all_writes_every_cloud_stack_with_uae_providers_only(synthesized_
     assert result.exit_code == 0, result.output
     written = sorted(p.parent.name for p in (tmp_path / "stacks").glob("*/cdk.tf.json"))
     layers = ("network", "security", "data", "compute", "workloads")
-    assert written == sorted([f"{e}-{l}" for e in ("smb", "dev", "staging", "prod") for l in layers] + ["prod-guardrails"])
+    assert written == sorted([f"{e}-{l}" for e in ("smb", "dev", "staging", "prod") for l in layers] + ["prod-guardrails", "prod-recovery"])
     for path in (tmp_path / "stacks").glob("*/cdk.tf.json"):
         assert {p["region"] for p in json.loads(path.read_text())["provider"]["aws"]} == {"me-central-1"}
     assert "prod-compute" in result.output and "no cloud stacks" in result.output

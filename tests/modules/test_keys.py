@@ -13,12 +13,12 @@ def policies(sut):
 
 def test_there_is_one_key_per_data_class_plus_a_signing_key(sut):
     descriptions = sorted(k["description"].split(" ")[1] for k in sut.resources("aws_kms_key").values())
-    assert descriptions == ["data", "ebs", "eks-secrets", "kafka", "logs", "model", "models"]
+    assert descriptions == ["backup", "data", "ebs", "eks-secrets", "kafka", "logs", "model", "models"]
 
 
 def test_every_symmetric_key_rotates(sut):
     symmetric = [k for k in sut.resources("aws_kms_key").values() if "customer_master_key_spec" not in k]
-    assert len(symmetric) == 6
+    assert len(symmetric) == 7
     assert all(k["enable_key_rotation"] is True and k["rotation_period_in_days"] == 365 for k in symmetric)
 
 
@@ -91,7 +91,31 @@ def test_the_signing_key_is_asymmetric_and_only_signs(sut):
 
 def test_aliases_follow_the_naming_function(sut):
     names = sorted(a["name"] for a in sut.resources("aws_kms_alias").values())
-    assert "alias/sahab-test-data" in names and "alias/sahab-test-models-signing" in names and len(names) == 7
+    assert "alias/sahab-test-data" in names and "alias/sahab-test-models-signing" in names and len(names) == 8
+
+
+def test_a_stack_in_another_account_gets_only_the_classes_it_asks_for_and_no_signing_key(sut):
+    from modules.keys import Keys, KeysProps
+
+    only = Keys(sut.stack, "Recovery", props=KeysProps(name_prefix="sahab-copy", region=REGION,
+                                                       administrator_roles=("sahab-deploy",), data_classes=("backup",),
+                                                       signing=False))
+    aliases = sorted(a["name"] for a in sut.resources("aws_kms_alias").values() if a["name"].startswith("alias/sahab-copy"))
+    assert aliases == ["alias/sahab-copy-backup"]
+    with pytest.raises(ConfigError, match=r"no key for data class 'data'; known: \['backup'\]"):
+        only.data
+    with pytest.raises(ConfigError, match="without the signing key"):
+        only.signing
+    with pytest.raises(ConfigError, match=r"'data_classes' must be among .* \(unknown: \['tapes'\]\)"):
+        Keys(sut.stack, "Bad", props=KeysProps(name_prefix="x", region=REGION, administrator_roles=("a",),
+                                               data_classes=("tapes",)))
+
+
+def test_the_backup_key_is_used_only_through_aws_backup(sut):
+    (policy,) = [p for p in policies(sut).values()
+                 if any("backup" in str(s.get("Condition", "")) for s in p["Statement"])]
+    use = next(s for s in policy["Statement"] if s["Sid"] == "UseThroughServices")
+    assert use["Condition"]["StringEquals"]["kms:ViaService"] == [f"backup.{REGION}.amazonaws.com"]
 
 
 def test_a_deletion_window_out_of_range_is_refused_naming_the_prop(sut):

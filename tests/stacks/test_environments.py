@@ -30,9 +30,9 @@ def resources_of(result, resource_type: str, env: str | None = None):
             yield stack, address, resource
 
 
-def test_every_cloud_environment_has_its_five_layer_stacks_and_prod_its_region_guard(synthesized_all):
+def test_every_cloud_environment_has_its_five_layer_stacks_and_prod_its_region_guard_and_recovery_vault(synthesized_all):
     names = {s.name for s in synthesized_all.stacks}
-    assert names == {f"{env}-{layer}" for env in CLOUD_ENVS for layer in LAYERS} | {"prod-guardrails"}
+    assert names == {f"{env}-{layer}" for env in CLOUD_ENVS for layer in LAYERS} | {"prod-guardrails", "prod-recovery"}
     assert synthesized_all.local_only == ["local"]
 
 
