@@ -299,3 +299,73 @@ def test_sahab_evidence_prod_writes_both_files_and_exits_by_the_red_rows(tmp_pat
     assert (tmp_path / "reports" / "evidence-prod.html").is_file()
     for row in expected_red:
         assert row in completed.stderr
+
+
+# ---- backups (being added on main): the inventory and the row, from a stack written as cdktf writes one --------
+
+def backup_stack() -> dict:
+    """A ``prod-data`` stack with a vault under our key, its lock, a plan copying to a second vault, a selection."""
+    def meta(path: str) -> dict:
+        return {"//": {"metadata": {"path": f"prod-data/{path}"}}}
+
+    return {
+        "provider": {"aws": [{"region": "me-central-1"}]},
+        "resource": {
+            "aws_kms_key": {"Key": {**meta("Keys/Data"), "enable_key_rotation": True}},
+            "aws_kms_alias": {"Alias": {**meta("Keys/DataAlias"), "name": "alias/sahab-prod-data",
+                                        "target_key_id": "${aws_kms_key.Key.key_id}"}},
+            "aws_s3_bucket": {"Data": {**meta("DataBucket/Bucket"), "bucket": "sahab-prod-data"}},
+            "aws_backup_vault": {
+                "Vault": {**meta("Backup/Vault"), "name": "sahab-prod-backup", "kms_key_arn": "${aws_kms_key.Key.arn}"},
+                "Copy": {**meta("Backup/CopyVault"), "name": "sahab-prod-backup-copy"},
+            },
+            "aws_backup_vault_lock_configuration": {"Lock": {
+                **meta("Backup/Lock"), "backup_vault_name": "${aws_backup_vault.Vault.name}",
+                "changeable_for_days": 3, "min_retention_days": 7, "max_retention_days": 365}},
+            "aws_backup_plan": {"Plan": {**meta("Backup/Plan"), "name": "sahab-prod-daily", "rule": [{
+                "rule_name": "daily", "target_vault_name": "${aws_backup_vault.Vault.name}",
+                "schedule": "cron(0 3 * * ? *)", "lifecycle": {"delete_after": 35},
+                "copy_action": [{"destination_vault_arn": "${aws_backup_vault.Copy.arn}"}]}]}},
+            "aws_backup_selection": {"Selection": {
+                **meta("Backup/Selection"), "name": "data-stores", "plan_id": "${aws_backup_plan.Plan.id}",
+                "resources": ["${aws_s3_bucket.Data.arn}"]}},
+        },
+    }
+
+
+def test_backups_are_listed_with_their_key_lock_mode_copy_destination_and_selection() -> None:
+    from infra.evidence.inventory import backups
+
+    section = backups(StackIndex({"prod-data": parse_stack("prod-data", backup_stack())}))
+    facts = {item.path: dict(item.facts) for item in section.items}
+    assert facts["Backup/Vault"]["key"] == "alias/sahab-prod-data (prod-data:Keys/Data)"
+    assert facts["Backup/Lock"]["mode"].startswith("compliance") and facts["Backup/Lock"]["retention"] == "7-365 days"
+    assert facts["Backup/Plan"]["rule daily"] == (
+        "vault aws_backup_vault.Vault (prod-data:Backup/Vault); schedule cron(0 3 * * ? *); deleted after 35 days; "
+        "copies to aws_backup_vault.Copy (prod-data:Backup/CopyVault)")
+    assert facts["Backup/Selection"]["resources"] == "aws_s3_bucket.Data (prod-data:DataBucket/Bucket)"
+    problems = {item.path: item.problems for item in section.items if item.problems}
+    assert problems == {"Backup/CopyVault": ("vault not encrypted with one of our keys (kms_key_arn)",)}
+
+
+def test_the_backup_row_passes_once_the_resources_exist_and_a_backup_check_passed_on_them() -> None:
+    from infra.evidence.build import control_row
+    from infra.evidence.controls import CONTROLS
+    from infra.gate.model import GateReport, Outcome, StackReport
+
+    row_control = next(c for c in CONTROLS if c.control_id == BACKUP_ROW)
+    index = StackIndex({"prod-data": parse_stack("prod-data", backup_stack())})
+
+    def outcome(result: str) -> Outcome:
+        return Outcome("CKV_AWS_166", "Ensure Backup Vault is encrypted at rest using KMS CMK", result, "prod-data",
+                       "aws_backup_vault.Vault", Path("cdk.tf.json"), (1, 2))
+
+    def row(*outcomes: Outcome):
+        report = GateReport((StackReport("prod-data", Path("cdk.tf.json"), outcomes),), (), (), "3.3.30", 1.0)
+        return control_row(row_control, "prod", index, outcomes, report, ABSENT)
+
+    assert row(outcome("PASSED")).status == "pass"
+    failed = row(outcome("PASSED"), dataclasses.replace(outcome("FAILED"), address="aws_backup_vault.Copy"))
+    assert failed.status == "fail"
+    assert failed.reasons == ("CKV_AWS_166 failed on prod-data:aws_backup_vault.Copy: "
+                              "Ensure Backup Vault is encrypted at rest using KMS CMK",)
