@@ -51,8 +51,7 @@ def evidence_command(
     console.print(f"egress test: {pack.egress.state} ({pack.egress.note})", highlight=False)
     console.print(f"HTML {html_path}\nJSON {json_path}", highlight=False)
     if not pack.ok:
-        red = [row.control_id for row in pack.red_rows] + (["residency"] if residency.status == "fail" else [])
-        raise GateFailed(f"evidence pack of {env.name}: {len(red)} red: {', '.join(red)}; see {html_path}")
+        raise GateFailed(f"evidence pack of {env.name}: {len(pack.red)} red: {', '.join(pack.red)}; see {html_path}")
 
 
 def register(app: typer.Typer) -> None:

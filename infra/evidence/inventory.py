@@ -149,8 +149,9 @@ def buckets(index: StackIndex) -> InventorySection:
         lock = index.related("aws_s3_bucket_object_lock_configuration", "bucket", bucket)
         if lock:
             retention = _first(_first(lock[0].body.get("rule")).get("default_retention"))
-            period = f"{retention['days']} days" if "days" in retention else f"{retention.get('years')} years"
-            lock_text = f"{retention.get('mode', 'none')}, {period}"
+            period = (f"{retention['days']} days" if "days" in retention
+                      else f"{retention['years']} years" if "years" in retention else "no default retention")
+            lock_text = f"{retention.get('mode', 'no mode')}, {period}"
         else:
             lock_text = "none"
         versioning = index.related("aws_s3_bucket_versioning", "bucket", bucket)
@@ -304,7 +305,7 @@ def residency(
         f"{place} names region {region!r}, outside the allowed regions {list(allowed_regions)}"
         for place, region in seen if region not in allowed_regions
     ))
-    if not any(settings.get("provider") for settings in (d.settings for d in documents.values())):
+    if not any(document.settings.get("provider") for document in documents.values()):
         problems += ("no provider block in the stacks: the region of the resources cannot be proven",)
     counts = {s.title: len(s.items) for s in sections}
     regions = ", ".join(allowed_regions)

@@ -155,9 +155,14 @@ class EvidencePack:
         return tuple(row for row in self.controls if row.status == "fail")
 
     @property
+    def red(self) -> tuple[str, ...]:
+        """The ids of the red control rows, and ``residency`` when the statement is false."""
+        return tuple(row.control_id for row in self.red_rows) + (("residency",) if self.residency.status == "fail" else ())
+
+    @property
     def ok(self) -> bool:
-        """Every control row green and the residency statement holds."""
-        return not self.red_rows and self.residency.status == "pass"
+        """Every control row green and the residency statement true."""
+        return not self.red
 
     def row(self, control_id: str) -> ControlRow:
         for row in self.controls:

@@ -77,6 +77,12 @@ def _section(section: InventorySection) -> str:
     return head + "<table><tr><th>resource</th><th>facts</th><th>status</th><th>why red</th></tr>" + "".join(rows) + "</table>"
 
 
+def _verdict(pack: EvidencePack) -> str:
+    if pack.ok:
+        return "every control row holds and the residency statement is true"
+    return f"{len(pack.red)} red: {', '.join(pack.red)}"
+
+
 def render_html(pack: EvidencePack) -> str:
     """The whole page; every dynamic value escaped."""
     header, residency, gate, egress = pack.header, pack.residency, pack.gate, pack.egress
@@ -88,7 +94,7 @@ def render_html(pack: EvidencePack) -> str:
         f"<dt>git commit</dt><dd><code>{_e(commit)}</code></dd>"
         f"<dt>generated (UTC)</dt><dd>{_e(header.generated_at)}</dd>"
         f"<dt>Checkov</dt><dd>{_e(gate.checkov_version)}</dd>"
-        f"<dt>verdict</dt><dd>{'every row holds' if pack.ok else _e(f'{len(pack.red_rows)} red control row(s)')}</dd></dl>"
+        f"<dt>verdict</dt><dd>{_e(_verdict(pack))}</dd></dl>"
     )
     statement = (
         f'<p class="statement {_e(residency.status)}">{_e(residency.statement)}</p>'

@@ -369,3 +369,10 @@ def test_the_backup_row_passes_once_the_resources_exist_and_a_backup_check_passe
     assert failed.status == "fail"
     assert failed.reasons == ("CKV_AWS_166 failed on prod-data:aws_backup_vault.Copy: "
                               "Ensure Backup Vault is encrypted at rest using KMS CMK",)
+
+
+def test_the_commit_is_read_from_git_and_said_unknown_outside_a_checkout(tmp_path: Path) -> None:
+    from infra.evidence.build import git_commit
+
+    assert re.fullmatch(r"[0-9a-f]{40}", git_commit(PROJECT_ROOT).sha)
+    assert git_commit(tmp_path) == Commit(sha="unknown (not a git checkout)", dirty=False)
