@@ -20,6 +20,7 @@ from environments.errors import SahabError
 COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.synth_cmd",
     "infra.cli.check_cmd",
+    "infra.cli.evidence_cmd",
     "infra.cli.diff_cmd",
     "infra.cli.deploy_cmd",
     "infra.cli.ml_cmd",

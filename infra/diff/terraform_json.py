@@ -123,6 +123,19 @@ class References:
             return None
         return key, attribute
 
+    def referenced(self, stack: str, value: Any) -> list[tuple[Key, str]]:
+        """Every block of ours that the string ``value`` (of a block in ``stack``) names inside ``${...}``, with the
+        attribute read, cross-stack outputs followed to their producer (``[]`` for a literal or a non-string)."""
+        if not isinstance(value, str):
+            return []
+        found = []
+        for span in _INTERPOLATION.findall(value):
+            for match in _ADDRESS.finditer(span):
+                hit = self.target(stack, "data" if match[1] else "resource", match[2], match[3], match[4] or "")
+                if hit is not None:
+                    found.append(hit)
+        return found
+
     def display(self, stack: str, value: Any, *, viewer: str | None = None) -> Any:
         """``value`` (of a block in ``stack``) with every reference to one of our blocks shown as ``ref(<path>)``;
         ``ref(<stack>:<path>)`` when the block lives in another stack than ``viewer`` (default: ``stack``)."""
