@@ -46,7 +46,7 @@ $(CHECKOV_STAMP): tools/checkov-requirements.txt
 
 ## make test: create .venv, install, run the whole test suite (exit 5 "no tests" counts as a failure here)
 test: setup system-tools
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest --junitxml=reports/pytest.junit.xml
 
 ## make demo: the main job, the whole SMB stack on this machine with embedded defaults
 ## (every cloud environment synthesised and gated, then data → Feast → Kafka → training → signed

@@ -132,12 +132,12 @@ CONTROLS: tuple[Control, ...] = (
         control_id="ISO-A.8.13",
         framework=ISO,
         title="Information backup",
-        requires="Backup plans copy the data stores into a CMK-encrypted, locked backup vault in the UAE, with "
-        "selections naming what is backed up.",
+        requires="Every data bucket is in a daily backup plan into a vault under our backup CMK, locked in "
+        "compliance mode, its copies in the UAE; the online store keeps CMK-encrypted snapshots (docs/backup.md).",
         resource_types=(
             "aws_backup_vault", "aws_backup_vault_lock_configuration", "aws_backup_plan", "aws_backup_selection",
         ),
-        check_ids=("CKV_AWS_166", "CKV_SAHAB_6"),
+        check_ids=("CKV_AWS_166", "CKV_SAHAB_6", "CKV_SAHAB_43", "CKV_SAHAB_44", "CKV_SAHAB_45"),
     ),
 )
 

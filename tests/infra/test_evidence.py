@@ -59,18 +59,6 @@ def pack(prod: tuple[Path, GateRun]) -> EvidencePack:
     return pack_of(*prod)
 
 
-def backups_in_stacks(outdir: Path) -> bool:
-    """Whether main's AWS Backup resources are in prod's stacks yet (they are being added in parallel)."""
-    documents = load_outdir(outdir, ("prod",))
-    return all(any(k.type == t for d in documents.values() for k in d.blocks) for t in BACKUP_TYPES)
-
-
-@pytest.fixture(scope="module")
-def expected_red(prod: tuple[Path, GateRun]) -> set[str]:
-    """Red rows of the shipped prod: none once the backup resources exist; until then the backup row, only."""
-    return set() if backups_in_stacks(prod[0]) else {BACKUP_ROW}
-
-
 @pytest.fixture(scope="module")
 def broken(prod: tuple[Path, GateRun], tmp_path_factory: pytest.TempPathFactory) -> EvidencePack:
     """prod with the data bucket's default encryption naming the AWS-managed key ``alias/aws/s3``, gated anew."""
@@ -88,37 +76,43 @@ def broken(prod: tuple[Path, GateRun], tmp_path_factory: pytest.TempPathFactory)
 
 # ---- the shipped prod ----------------------------------------------------------------------------------------
 
-def test_every_control_row_of_prod_links_to_a_resource_and_a_check_that_passed_on_it(pack: EvidencePack, expected_red: set[str]) -> None:
+def test_every_control_row_of_prod_links_to_a_resource_and_a_check_that_passed_on_it(pack: EvidencePack) -> None:
     for row in pack.controls:
-        if row.control_id in expected_red:
-            continue
         assert row.status == "pass", (row.control_id, row.reasons)
         assert row.resources, row.control_id
         assert any(c.passed_on_resources for c in row.checks), row.control_id
 
 
-def test_only_the_expected_rows_of_prod_are_red(pack: EvidencePack, expected_red: set[str]) -> None:
-    assert {row.control_id for row in pack.red_rows} == expected_red
+def test_no_row_of_the_shipped_prod_is_red(pack: EvidencePack) -> None:
+    assert [row.control_id for row in pack.red_rows] == []
 
 
-def test_the_backup_row_is_red_naming_each_missing_resource_type_until_backups_exist(
-    pack: EvidencePack, expected_red: set[str]
+def test_prod_without_its_backups_turns_only_the_backup_row_red_naming_each_missing_type(
+    prod: tuple[Path, GateRun], tmp_path: Path
 ) -> None:
-    if BACKUP_ROW not in expected_red:
-        pytest.skip("the AWS Backup resources are in the stacks: the row must pass (the test above proves it)")
-    reasons = pack.row(BACKUP_ROW).reasons
+    outdir = tmp_path / "cdktf.out"
+    shutil.copytree(prod[0] / "stacks", outdir / "stacks")
+    for stack in ("prod-data", "prod-recovery"):
+        path = outdir / "stacks" / stack / "cdk.tf.json"
+        document = json.loads(path.read_text())
+        for type_ in BACKUP_TYPES:
+            document["resource"].pop(type_, None)
+        path.write_text(json.dumps(document))
+    stripped = pack_of(outdir, check_targets(synthesized_targets(outdir, ["prod"]), reports_dir=tmp_path / "reports"))
+    assert [row.control_id for row in stripped.red_rows] == [BACKUP_ROW]
+    reasons = stripped.row(BACKUP_ROW).reasons
     for type_ in BACKUP_TYPES:
         assert f"no resource of type {type_} in the stacks of prod" in reasons
 
 
 def test_the_control_table_names_only_checks_the_gate_ran_or_sahab_defines(
-    pack: EvidencePack, prod: tuple[Path, GateRun], expected_red: set[str]
+    pack: EvidencePack, prod: tuple[Path, GateRun]
 ) -> None:
     report = prod[1].report
     known = {c.check_id for c in report.custom_checks} | {o.check_id for o in report.outcomes}
     unknown = {
         (c.control_id, check_id) for c in CONTROLS for check_id in c.check_ids
-        if check_id not in known and c.control_id not in expected_red
+        if check_id not in known
     }
     assert not unknown, "a typo in controls.py, or a check that runs on nothing in prod"
 
@@ -267,11 +261,14 @@ def test_a_junit_file_that_is_not_xml_is_refused_naming_it(tmp_path: Path) -> No
         read_egress(path)
 
 
-def test_the_pytest_configuration_leaves_the_junit_file_the_pack_reads() -> None:
-    import tomllib
+def test_make_test_leaves_the_junit_file_the_pack_reads_by_default() -> None:
+    import inspect
 
-    addopts = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
-    assert "--junitxml=reports/pytest.junit.xml" in addopts.split()
+    from infra.cli.evidence_cmd import evidence_command
+
+    default = inspect.signature(evidence_command).parameters["tests_junit"].default
+    recipe = (PROJECT_ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert f"--junitxml={default}" in recipe.split()
 
 
 # ---- the command ---------------------------------------------------------------------------------------------
@@ -289,86 +286,45 @@ def test_sahab_evidence_of_the_local_environment_exits_2_saying_it_has_no_cloud_
     assert "local: no cloud stacks to gather evidence from" in completed.stderr
 
 
-def test_sahab_evidence_prod_writes_both_files_and_exits_by_the_red_rows(tmp_path: Path, expected_red: set[str]) -> None:
+def test_sahab_evidence_prod_writes_both_files_and_exits_0_when_every_row_is_green(tmp_path: Path) -> None:
     completed = sahab("evidence", "prod", "--out", str(tmp_path / "reports"), "--outdir", str(tmp_path / "cdktf.out"),
                       "--tests-junit", str(junit(tmp_path, PASSED)))
-    assert completed.returncode == (1 if expected_red else 0), completed.stdout[-3000:] + completed.stderr
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
     document = json.loads((tmp_path / "reports" / "evidence-prod.json").read_text())
-    assert {r["control_id"] for r in document["controls"] if r["status"] == "fail"} == expected_red
+    assert [r["control_id"] for r in document["controls"] if r["status"] == "fail"] == []
     assert document["egress"]["state"] == "passed"
     assert (tmp_path / "reports" / "evidence-prod.html").is_file()
-    for row in expected_red:
-        assert row in completed.stderr
 
 
-# ---- backups (being added on main): the inventory and the row, from a stack written as cdktf writes one --------
+# ---- backups --------------------------------------------------------------------------------------------------
 
-def backup_stack() -> dict:
-    """A ``prod-data`` stack with a vault under our key, its lock, a plan copying to a second vault, a selection."""
-    def meta(path: str) -> dict:
-        return {"//": {"metadata": {"path": f"prod-data/{path}"}}}
-
-    return {
-        "provider": {"aws": [{"region": "me-central-1"}]},
-        "resource": {
-            "aws_kms_key": {"Key": {**meta("Keys/Data"), "enable_key_rotation": True}},
-            "aws_kms_alias": {"Alias": {**meta("Keys/DataAlias"), "name": "alias/sahab-prod-data",
-                                        "target_key_id": "${aws_kms_key.Key.key_id}"}},
-            "aws_s3_bucket": {"Data": {**meta("DataBucket/Bucket"), "bucket": "sahab-prod-data"}},
-            "aws_backup_vault": {
-                "Vault": {**meta("Backup/Vault"), "name": "sahab-prod-backup", "kms_key_arn": "${aws_kms_key.Key.arn}"},
-                "Copy": {**meta("Backup/CopyVault"), "name": "sahab-prod-backup-copy"},
-            },
-            "aws_backup_vault_lock_configuration": {"Lock": {
-                **meta("Backup/Lock"), "backup_vault_name": "${aws_backup_vault.Vault.name}",
-                "changeable_for_days": 3, "min_retention_days": 7, "max_retention_days": 365}},
-            "aws_backup_plan": {"Plan": {**meta("Backup/Plan"), "name": "sahab-prod-daily", "rule": [{
-                "rule_name": "daily", "target_vault_name": "${aws_backup_vault.Vault.name}",
-                "schedule": "cron(0 3 * * ? *)", "lifecycle": {"delete_after": 35},
-                "copy_action": [{"destination_vault_arn": "${aws_backup_vault.Copy.arn}"}]}]}},
-            "aws_backup_selection": {"Selection": {
-                **meta("Backup/Selection"), "name": "data-stores", "plan_id": "${aws_backup_plan.Plan.id}",
-                "resources": ["${aws_s3_bucket.Data.arn}"]}},
-        },
-    }
-
-
-def test_backups_are_listed_with_their_key_lock_mode_copy_destination_and_selection() -> None:
-    from infra.evidence.inventory import backups
-
-    section = backups(StackIndex({"prod-data": parse_stack("prod-data", backup_stack())}))
+def test_prods_backups_are_listed_with_their_key_lock_mode_copy_destination_and_selection(pack: EvidencePack) -> None:
+    (section,) = [s for s in pack.inventory if s.title == "Backups"]
     facts = {item.path: dict(item.facts) for item in section.items}
-    assert facts["Backup/Vault"]["key"] == "alias/sahab-prod-data (prod-data:Keys/Data)"
-    assert facts["Backup/Lock"]["mode"].startswith("compliance") and facts["Backup/Lock"]["retention"] == "7-365 days"
-    assert facts["Backup/Plan"]["rule daily"] == (
-        "vault aws_backup_vault.Vault (prod-data:Backup/Vault); schedule cron(0 3 * * ? *); deleted after 35 days; "
-        "copies to aws_backup_vault.Copy (prod-data:Backup/CopyVault)")
-    assert facts["Backup/Selection"]["resources"] == "aws_s3_bucket.Data (prod-data:DataBucket/Bucket)"
-    problems = {item.path: item.problems for item in section.items if item.problems}
-    assert problems == {"Backup/CopyVault": ("vault not encrypted with one of our keys (kms_key_arn)",)}
+    assert facts["BackupVault/Vault"]["key"] == "alias/sahab-prod-backup (prod-security:Keys/Backup)"
+    assert facts["CopyVault/Vault"]["key"] == "alias/sahab-prod-backup (prod-recovery:Keys/Backup)"
+    for lock in ("BackupVault/Lock", "CopyVault/Lock"):
+        assert facts[lock]["mode"].startswith("compliance") and facts[lock]["retention"] == "35-any days"
+    assert facts["BackupPlan/Plan"]["rule daily"].endswith(
+        "schedule cron(0 22 * * ? *); deleted after 35 days; "
+        "copies to arn:aws:backup:me-central-1:444455556666:backup-vault:sahab-prod-backup-copy")
+    selected = facts["BackupPlan/Selection"]["resources"]
+    assert "(prod-data:DataBucket/Bucket)" in selected and "(prod-data:ModelsBucket/Bucket)" in selected
+    assert not [item.problems for item in section.items if item.problems]
 
 
-def test_the_backup_row_passes_once_the_resources_exist_and_a_backup_check_passed_on_them() -> None:
+def test_the_backup_row_turns_red_when_a_backup_check_fails_naming_the_resource(pack: EvidencePack, prod) -> None:
     from infra.evidence.build import control_row
-    from infra.evidence.controls import CONTROLS
-    from infra.gate.model import GateReport, Outcome, StackReport
+    from infra.gate.model import GateReport, StackReport
 
     row_control = next(c for c in CONTROLS if c.control_id == BACKUP_ROW)
-    index = StackIndex({"prod-data": parse_stack("prod-data", backup_stack())})
-
-    def outcome(result: str) -> Outcome:
-        return Outcome("CKV_AWS_166", "Ensure Backup Vault is encrypted at rest using KMS CMK", result, "prod-data",
-                       "aws_backup_vault.Vault", Path("cdk.tf.json"), (1, 2))
-
-    def row(*outcomes: Outcome):
-        report = GateReport((StackReport("prod-data", Path("cdk.tf.json"), outcomes),), (), (), "3.3.30", 1.0)
-        return control_row(row_control, "prod", index, outcomes, report, ABSENT)
-
-    assert row(outcome("PASSED")).status == "pass"
-    failed = row(outcome("PASSED"), dataclasses.replace(outcome("FAILED"), address="aws_backup_vault.Copy"))
-    assert failed.status == "fail"
-    assert failed.reasons == ("CKV_AWS_166 failed on prod-data:aws_backup_vault.Copy: "
-                              "Ensure Backup Vault is encrypted at rest using KMS CMK",)
+    outcomes = [o for o in prod[1].report.outcomes if o.stack.startswith("prod-")]
+    vault = next(o for o in outcomes if o.check_id == "CKV_SAHAB_43" and o.stack == "prod-data")
+    broken = [dataclasses.replace(o, result="FAILED", details=("no lock",)) if o is vault else o for o in outcomes]
+    report = GateReport((StackReport("prod-data", vault.file, tuple(broken)),), (), (), "3.3.30", 1.0)
+    index = StackIndex(load_outdir(prod[0], ("prod",)))
+    row = control_row(row_control, "prod", index, broken, report, ABSENT)
+    assert row.status == "fail" and row.reasons == (f"CKV_SAHAB_43 failed on prod-data:{vault.address}: no lock",)
 
 
 def test_the_commit_is_read_from_git_and_said_unknown_outside_a_checkout(tmp_path: Path) -> None:
