@@ -163,19 +163,51 @@ def revoke_local_token(env: Environment, name: str) -> None:
     _write_tokens(path, current)
 
 
+def create_cloud_token(env: Environment, name: str, *, secrets_client: Any | None = None) -> str:
+    """Make a token, add its digest under ``name`` to the environment's token secret, and return the token.
+
+    The service reads the secret again within ``TOKEN_REFRESH_S``; until then it refuses the new token.
+    """
+    client, secret = _secrets_client(env, secrets_client), tokens_secret_name(env)
+    current = parse_tokens(_secret_string(env, secret, client), secret)
+    if name in current:
+        raise ConfigError(f"a token named {name!r} exists in the secret {secret!r}: revoke it first or choose another name")
+    token = secrets.token_urlsafe(32)
+    current[name] = digest(token)
+    client.put_secret_value(SecretId=secret, SecretString=_tokens_json(current))
+    return token
+
+
+def revoke_cloud_token(env: Environment, name: str, *, secrets_client: Any | None = None) -> None:
+    client, secret = _secrets_client(env, secrets_client), tokens_secret_name(env)
+    current = parse_tokens(_secret_string(env, secret, client), secret)
+    if name not in current:
+        raise ConfigError(f"no token named {name!r} in the secret {secret!r} (known: {sorted(current)})")
+    del current[name]
+    client.put_secret_value(SecretId=secret, SecretString=_tokens_json(current))
+
+
+def _tokens_json(tokens: dict[str, str]) -> str:
+    return json.dumps({"tokens": [{"name": n, "sha256": d} for n, d in sorted(tokens.items())]}, indent=2)
+
+
 def _write_tokens(path: Path, tokens: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"tokens": [{"name": n, "sha256": d} for n, d in sorted(tokens.items())]}, handle, indent=2)
+        handle.write(_tokens_json(tokens))
     os.replace(temporary, path)
 
 
-def _secret_string(env: Environment, name: str, client: Any | None) -> str:
+def _secrets_client(env: Environment, client: Any | None) -> Any:
     import boto3
 
-    client = client or boto3.client("secretsmanager", region_name=env.region)
+    return client or boto3.client("secretsmanager", region_name=env.region)
+
+
+def _secret_string(env: Environment, name: str, client: Any | None) -> str:
+    client = _secrets_client(env, client)
     try:
         return client.get_secret_value(SecretId=name)["SecretString"]
     except client.exceptions.ResourceNotFoundException:

@@ -1,7 +1,8 @@
 """``sahab up ENV`` and ``sahab down ENV`` for a cloud environment: the SMB starter stack in AWS in one command.
 
 ``up``: credentials → state backend (``bootstrap``) → synthesis → the policy gate → every layer applied in order
-(security → network → compute → data → workloads) → the workloads waited for until ready. Each applied layer is
+(security → network → compute → data → workloads) → the workloads waited for until ready → one transaction scored
+through the cluster's scoring Service by a Job inside it (``infra.smoke``). Each applied layer is
 recorded with the digest of the Terraform JSON it applied (``<data folder>/run/cloud-up.json``), so after a
 failure ``sahab up ENV`` again skips what is done and continues at the layer that failed; a layer whose JSON
 changed since is applied again. ``--plan`` does everything that changes nothing: synthesis, gate, the layers it
@@ -38,6 +39,7 @@ from infra.cost.preview import CostPreview, cost_preview
 from infra.deploy import CommandRunner, StackLike, find_aws_credentials, terraform_runner
 from infra.gate.check import GateRun, check_targets, manifest_targets, require_clean
 from infra.gate.scan_copy import ScanTarget
+from infra.smoke import SmokeScore, score_through_cluster
 from stacks.base import LAYERS
 from stacks.data_holding import kept_on_destroy
 
@@ -64,6 +66,8 @@ class UpResult:
     workloads: list[WorkloadState] = field(default_factory=list)
     credentials: str = ""
     kubeconfig: str = ""
+    smoke: SmokeScore | None = None
+    """The transaction scored through the cluster's scoring Service once the workloads were ready."""
 
 
 @dataclass
@@ -113,6 +117,7 @@ def up(
     say: Say = lambda _: None,
     wait_s: float = 1800.0,
     poll_s: float = 10.0,
+    smoke: Callable[..., SmokeScore] = score_through_cluster,
 ) -> UpResult:
     """Bring ``env`` up in AWS (or, with ``plan_only``, show what that would do and cost)."""
     _refuse_local(env, "up")
@@ -149,6 +154,7 @@ def up(
         result.layers.append(LayerOutcome(stack.name, stack.layer, "applied"))
     api, result.kubeconfig = (cluster(env), "") if cluster else _eks_api(env)
     result.workloads = wait_until_ready(env, api, say=say, timeout_s=wait_s, poll_s=poll_s)
+    result.smoke = smoke(env, api, say=say)
     return result
 
 

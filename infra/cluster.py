@@ -120,7 +120,7 @@ def run_training(
         say(f"created Job {namespace}/{name} (a copy of the finished {TRAINING_JOB!r})")
     else:
         say(f"following the running Job {namespace}/{name}")
-    return _follow(api, namespace, name, say=say, timeout_s=timeout_s, poll_s=poll_s)
+    return follow_job(api, namespace, name, say=say, timeout_s=timeout_s, poll_s=poll_s)
 
 
 class ClusterWeights:
@@ -242,13 +242,16 @@ def _finished(job: Any) -> str | None:
     return None
 
 
-def _follow(api: Any, namespace: str, name: str, *, say: Callable[[str], None], timeout_s: float, poll_s: float) -> TrainingRun:
+def follow_job(api: Any, namespace: str, name: str, *, say: Callable[[str], None], timeout_s: float, poll_s: float) -> TrainingRun:
+    """Follow the Job ``name`` to its end, passing each new log line of its pods to ``say`` as ``<pod>: <line>``."""
     from kubernetes import client
 
     batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
     printed: dict[str, int] = {}
     deadline = time.monotonic() + timeout_s
     while True:
+        # the Job's state before its logs: lines written just before it ended are read after, never lost
+        ended = _finished(batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT_S))
         for pod in core.list_namespaced_pod(namespace, label_selector=f"job-name={name}",
                                             _request_timeout=REQUEST_TIMEOUT_S).items:
             pod_name = pod.metadata.name
@@ -257,8 +260,6 @@ def _follow(api: Any, namespace: str, name: str, *, say: Callable[[str], None], 
             for line in lines[printed.get(pod_name, 0):]:
                 say(f"{pod_name}: {line}")
             printed[pod_name] = len(lines)
-        job = batch.read_namespaced_job(name, namespace, _request_timeout=REQUEST_TIMEOUT_S)
-        ended = _finished(job)
         if ended is not None:
             return TrainingRun(job=name, succeeded=ended == "succeeded", detail=ended)
         if time.monotonic() > deadline:

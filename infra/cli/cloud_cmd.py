@@ -86,6 +86,10 @@ def cloud_up(env: Environment, *, plan: bool, engine: str, outdir: Path, reports
         table.add_row(f"{workload.kind} {workload.name}", workload.state)
     if result.kubeconfig:
         table.add_row("kubeconfig", result.kubeconfig)
+    if result.smoke is not None:
+        smoke = result.smoke
+        table.add_row("scored through the cluster", f"POST {smoke.url}: score {smoke.score:.4f} by {smoke.model_version} "
+                      f"(variant {smoke.variant}) in {smoke.latency_ms:.0f} ms")
     table.add_row("cost per month", f"{result.cost.aed:,.0f} AED ({result.cost.usd:,.0f} USD), estimate")
     console.print(table)
     if plan:

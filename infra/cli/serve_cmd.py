@@ -125,16 +125,12 @@ def token_create_command(
     name: Annotated[str, typer.Option(help="Who the token is for, e.g. checkout-gateway (for revoking it later).")],
     env_name: EnvOption = "local",
 ) -> None:
-    """Make a token and store its SHA-256 (local environments); the token is printed once, keep it."""
-    from bento_services.serving_secrets import create_local_token, tokens_secret_name
+    """Make a token and store its SHA-256 (a local file, or the cloud environment's Secrets Manager secret, which
+    the service reads again within a minute); the token is printed once, keep it."""
+    from bento_services.serving_secrets import create_cloud_token, create_local_token
 
     env = load_environment(env_name)
-    if env.is_cloud:
-        raise ConfigError(
-            f"cloud tokens live in Secrets Manager ({tokens_secret_name(env)!r}, JSON {{\"tokens\": [{{\"name\", "
-            "\"sha256\"}]}}): add the SHA-256 of a new token there; the service reads it within a minute"
-        )
-    token = create_local_token(env, name)
+    token = create_cloud_token(env, name) if env.is_cloud else create_local_token(env, name)
     console.print(f"token {name!r} created; send it as 'Authorization: Bearer <token>'. It is shown only now:")
     print(token)
 
@@ -144,10 +140,12 @@ def token_revoke_command(
     name: Annotated[str, typer.Option(help="The token's name.")],
     env_name: EnvOption = "local",
 ) -> None:
-    """Remove a token's digest; the running service refuses it from its next request on."""
-    from bento_services.serving_secrets import revoke_local_token
+    """Remove a token's digest; the running service refuses it from its next request on (in the cloud: from its next
+    read of the secret, within a minute)."""
+    from bento_services.serving_secrets import revoke_cloud_token, revoke_local_token
 
-    revoke_local_token(load_environment(env_name), name)
+    env = load_environment(env_name)
+    (revoke_cloud_token if env.is_cloud else revoke_local_token)(env, name)
     console.print(f"token {name!r} revoked")
 
 

@@ -15,8 +15,10 @@ from moto import mock_aws
 from bento_services.serving_secrets import (
     TOKENS_FILE,
     api_tokens,
+    create_cloud_token,
     create_local_token,
     digest,
+    revoke_cloud_token,
     revoke_local_token,
     routing_key,
     routing_secret_name,
@@ -78,3 +80,22 @@ def test_a_cloud_service_reads_both_from_secrets_manager_in_its_region() -> None
                              SecretString=json.dumps({"tokens": [{"name": "gateway", "sha256": digest("s3cret")}]}))
         assert routing_key(prod, secrets_client=client) == hashlib.sha256(b"drawn-once-by-terraform").digest()
         assert api_tokens(prod, secrets_client=client).accepts("s3cret") == "gateway"
+
+
+def test_a_cloud_token_is_added_to_the_secret_as_its_digest_refused_twice_and_revocable() -> None:
+    prod = load_environment("prod")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name=prod.region)
+        client.create_secret(Name=tokens_secret_name(prod),
+                             SecretString=json.dumps({"tokens": [{"name": "gateway", "sha256": digest("s3cret")}]}))
+        token = create_cloud_token(prod, "checkout", secrets_client=client)
+        stored = client.get_secret_value(SecretId=tokens_secret_name(prod))["SecretString"]
+        assert token not in stored and digest(token) in stored
+        assert api_tokens(prod, secrets_client=client).accepts(token) == "checkout"
+        with pytest.raises(ConfigError, match="a token named 'checkout' exists in the secret 'sahab-prod-api-tokens'"):
+            create_cloud_token(prod, "checkout", secrets_client=client)
+        revoke_cloud_token(prod, "checkout", secrets_client=client)
+        assert api_tokens(prod, secrets_client=client).accepts(token) is None
+        assert api_tokens(prod, secrets_client=client).accepts("s3cret") == "gateway"
+        with pytest.raises(ConfigError, match=r"no token named 'checkout' in the secret .* \(known: \['gateway'\]\)"):
+            revoke_cloud_token(prod, "checkout", secrets_client=client)

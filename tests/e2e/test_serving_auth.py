@@ -88,3 +88,30 @@ def test_25_items_crafted_for_the_old_public_key_neither_steer_nor_roll_back_the
 def test_a_service_bound_beyond_loopback_without_auth_is_refused(tiny_stack: TinyStack) -> None:
     with pytest.raises(ConfigError, match="'serving.host' '0.0.0.0' is reachable beyond this machine"):
         environment_with(tiny_stack.env, host="0.0.0.0", auth="none")
+
+
+def test_the_cluster_smoke_probe_scores_through_the_real_service_and_fails_on_a_refused_token(guarded) -> None:
+    """``sahab up``'s in-cluster probe (``infra/smoke_probe.py``, run as ``python -c``) against the real service."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import infra.smoke_probe as probe
+
+    _, url, token = guarded
+    source = Path(probe.__file__).read_text()
+
+    def run(offered: str, deadline_s: str) -> tuple[int, dict]:
+        done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=120, env={
+            "PATH": "/usr/bin:/bin", "SAHAB_SMOKE_URL": f"{url}/score", "SAHAB_SMOKE_TOKEN": offered,
+            "SAHAB_SMOKE_DEADLINE_S": deadline_s})
+        (line,) = [l for l in done.stdout.splitlines() if l.startswith(f"{probe.MARKER} ")]
+        return done.returncode, json.loads(line.split(" ", 1)[1])
+
+    code, scored = run(token, "30")
+    assert code == 0 and scored["status"] == 200 and scored["attempts"] == 1
+    assert 0.0 <= scored["answer"]["score"] <= 1.0 and scored["answer"]["variant"] in ("stable", "canary")
+    assert set(scored["answer"]["unknown_entities"]) == {"customer", "merchant"}  # a synthetic customer, defaults
+    code, refused = run("not-a-token", "1")
+    assert code == 1 and refused["status"] == 401 and refused["attempts"] >= 1 and "answer" not in refused

@@ -6,31 +6,36 @@ resume after a failed layer, readiness read from a local server answering as the
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import boto3
+from kube_api import EKS_VERSION, write_kubeconfig
+from moto_server import MotoServer
 from pytest_httpserver import HTTPServer
+from smoke_cluster import SmokeCluster
 from werkzeug import Request, Response
 
+from bento_services.serving_secrets import digest, tokens_secret_name
 from environments import Environment, load_environment
 from environments.errors import CommandFailed, GateFailed
 from infra.bootstrap import BootstrapResult
 from infra.cloud_stack import down, up
 from infra.cluster import connect
+from infra.smoke import score_through_cluster
 from modules.workloads.manifests import render_workloads
 from recording_runner import RecordingRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ["security", "network", "compute", "data", "workloads"]
-VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.5-eks-3cfe0ce", "gitCommit": "3cfe0ce",
-           "gitTreeState": "clean", "buildDate": "2026-10-08T04:45:49Z", "goVersion": "go1.24.6", "compiler": "gc",
-           "platform": "linux/amd64"}
 
 
 @pytest.fixture
@@ -52,7 +57,9 @@ class FakeCluster:
         self.polls: dict[str, int] = {}
         self.stuck: set[str] = set()
         """Workloads that never get ready (an image that does not pull)."""
-        server.expect_request("/version/").respond_with_json(VERSION)
+        self.smoke: SmokeCluster | None = None
+        """The smoke step's side of the same server (set by the fixture)."""
+        server.expect_request("/version/").respond_with_json(EKS_VERSION)
         plural = {"Deployment": "apps/v1/namespaces/{ns}/deployments", "StatefulSet": "apps/v1/namespaces/{ns}/statefulsets",
                   "Job": "batch/v1/namespaces/{ns}/jobs", "CronJob": "batch/v1/namespaces/{ns}/cronjobs"}
         for obj in render_workloads(env):
@@ -71,37 +78,62 @@ class FakeCluster:
         return Response(json.dumps(found), content_type="application/json")
 
 
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def cluster(httpserver: HTTPServer, env: Environment, tmp_path: Path):
+def secrets(moto: MotoServer, env: Environment) -> Any:
+    """The scoring API's token secret (one operator token) in moto's Secrets Manager."""
+    client = boto3.client("secretsmanager", region_name=env.region, endpoint_url=moto.url,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    tokens = json.dumps({"tokens": [{"name": "checkout", "sha256": digest("checkout-token")}]})
+    try:
+        client.create_secret(Name=tokens_secret_name(env), SecretString=tokens)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=tokens_secret_name(env), SecretString=tokens)
+    return client
+
+
+@pytest.fixture
+def cluster(httpserver: HTTPServer, env: Environment, tmp_path: Path, secrets: Any):
+    """The workloads' readiness (``FakeCluster``) and the smoke step (``SmokeCluster``) on one stand-in API server."""
     fake = FakeCluster(httpserver, env)
-    config = tmp_path / "kubeconfig"
-    config.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "t",
-        "clusters": [{"name": "t", "cluster": {"server": httpserver.url_for("/").rstrip("/")}}],
-        "users": [{"name": "t", "user": {"token": "t"}}], "contexts": [{"name": "t", "context": {"cluster": "t", "user": "t"}}],
-    }))
-    return fake, (lambda _env: connect(config))
+    smoke_cluster = SmokeCluster(httpserver, env.workloads.namespace, env.eks.version,
+                                 lambda: secrets.get_secret_value(SecretId=tokens_secret_name(env))["SecretString"])
+    config = write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for("/").rstrip("/"))
+    fake.smoke = smoke_cluster
+    yield fake, (lambda _env: connect(config))
+    smoke_cluster.stop()
 
 
-def bring_up(env: Environment, tmp_path: Path, runner: RecordingRunner, cluster=None, **options):
+def bring_up(env: Environment, tmp_path: Path, runner: RecordingRunner, cluster=None, secrets=None, **options):
     options = {"poll_s": 0.01, "wait_s": 30.0, **options}
+    smoke = functools.partial(score_through_cluster, secrets_client=secrets, poll_s=0.05)
     return up(env, runner=runner, outdir=tmp_path / "out", reports_dir=tmp_path / "reports", credentials=lambda: "test",
-              bootstrapper=no_bootstrap, cluster=cluster, **options)
+              bootstrapper=no_bootstrap, cluster=cluster, smoke=smoke, **options)
 
 
 def applied_layers(runner: RecordingRunner) -> list[str]:
     return [call[0].split("/")[-1].removeprefix("smb-") for call in runner.calls if call[1] == "apply"]
 
 
-def test_up_applies_every_layer_in_order_after_a_clean_gate_and_waits_for_the_workloads(env, tmp_path, cluster) -> None:
+def test_up_applies_every_layer_in_order_after_a_clean_gate_waits_for_the_workloads_and_scores_through_the_cluster(
+    env, tmp_path, cluster, secrets
+) -> None:
     fake, connect_cluster = cluster
     runner = RecordingRunner()
-    result = bring_up(env, tmp_path, runner, connect_cluster)
+    result = bring_up(env, tmp_path, runner, connect_cluster, secrets)
     assert result.gate.report.ok and applied_layers(runner) == LAYERS
     assert all(call[1:] == ("apply", "-input=false", "-auto-approve") for call in runner.calls if call[1] == "apply")
     assert [layer.action for layer in result.layers] == ["applied"] * 5
     assert fake.polls["scoring"] >= 2  # not ready at first: up waited
     assert all(w.ready for w in result.workloads) and {w.name for w in result.workloads} >= {"scoring", "ingestor"}
+    assert result.smoke is not None and result.smoke.score == 0.0123 and fake.smoke.scored  # after the workloads were ready
     assert result.cost.aed > 0
 
 
@@ -112,31 +144,32 @@ def test_workloads_that_never_get_ready_fail_naming_them_after_the_layers_are_ap
     with pytest.raises(CommandFailed, match=r"not ready after 0.5 s: StatefulSet ingestor \(0/1 ready\)"):
         bring_up(env, tmp_path, runner, connect_cluster, wait_s=0.5)
     assert applied_layers(runner) == LAYERS
+    assert fake.smoke.created == []  # nothing is scored through workloads that are not ready
 
 
-def test_after_a_failed_layer_up_again_continues_there_and_skips_what_is_done(env, tmp_path, cluster) -> None:
+def test_after_a_failed_layer_up_again_continues_there_and_skips_what_is_done(env, tmp_path, cluster, secrets) -> None:
     _, connect_cluster = cluster
     failing = RecordingRunner(fail_when="smb-compute apply")
     with pytest.raises(CommandFailed) as failed:
-        bring_up(env, tmp_path, failing, connect_cluster)
+        bring_up(env, tmp_path, failing, connect_cluster, secrets)
     message = str(failed.value)
     assert "the compute layer (smb-compute) failed" in message and "run `sahab up smb` again: it continues at compute" in message
     assert "security, network done, skipped" in message
     assert applied_layers(failing) == ["security", "network", "compute"]
 
     again = RecordingRunner()
-    result = bring_up(env, tmp_path, again, connect_cluster)
+    result = bring_up(env, tmp_path, again, connect_cluster, secrets)
     assert applied_layers(again) == ["compute", "data", "workloads"]
     assert [layer.action for layer in result.layers][:2] == ["unchanged since the last sahab up (skipped)"] * 2
 
 
-def test_a_layer_whose_json_changed_since_is_applied_again(env, tmp_path, cluster) -> None:
+def test_a_layer_whose_json_changed_since_is_applied_again(env, tmp_path, cluster, secrets) -> None:
     _, connect_cluster = cluster
-    bring_up(env, tmp_path, RecordingRunner(), connect_cluster)
+    bring_up(env, tmp_path, RecordingRunner(), connect_cluster, secrets)
     bigger = env.model_copy(deep=True)
     bigger.node_pools["cpu"] = bigger.node_pools["cpu"].model_copy(update={"desired_size": 3})
     again = RecordingRunner()
-    bring_up(bigger, tmp_path, again, connect_cluster)
+    bring_up(bigger, tmp_path, again, connect_cluster, secrets)
     assert "compute" in applied_layers(again) and "security" not in applied_layers(again)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from kube_api import EKS_VERSION, write_kubeconfig
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -27,24 +28,6 @@ from modules.workloads.manifests import render_workloads
 ENV = load_environment("smb")
 NAMESPACE = ENV.workloads.namespace
 JOBS = f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs"
-#: What an EKS 1.33 API server answers on /version (the client's models are strict: every field is required).
-VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.5-eks-3cfe0ce", "gitCommit": "3cfe0ce6f3ab4e1f9e1e0c2f3e4d5a6b7c8d9e0f",
-           "gitTreeState": "clean", "buildDate": "2026-10-08T04:45:49Z", "goVersion": "go1.24.6", "compiler": "gc",
-           "platform": "linux/amd64", "emulationMajor": "1", "emulationMinor": "33", "minCompatibilityMajor": "1",
-           "minCompatibilityMinor": "32"}
-
-
-def kubeconfig(tmp_path: Path, server: str) -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "test",
-        "clusters": [{"name": "test", "cluster": {"server": server}}],
-        "users": [{"name": "test", "user": {"token": "test-token"}}],
-        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}],
-    }))
-    return path
-
-
 def rendered(kind: str, name: str) -> dict[str, Any]:
     return copy.deepcopy(next(o for o in render_workloads(ENV) if o["kind"] == kind and o["metadata"]["name"] == name))
 
@@ -56,7 +39,7 @@ class FakeApi:
         self.server = server
         self.jobs: dict[str, dict[str, Any]] = {}
         self.bodies: list[tuple[str, str, dict[str, Any]]] = []
-        server.expect_request("/version/").respond_with_json(VERSION)
+        server.expect_request("/version/").respond_with_json(EKS_VERSION)
         server.expect_request(f"{JOBS}", method="POST").respond_with_handler(self.create_job)
         server.expect_request(f"{JOBS}/training", method="PATCH").respond_with_handler(self.patch_training)
         server.expect_request(f"/api/v1/namespaces/{NAMESPACE}/pods").respond_with_handler(self.pods)
@@ -99,7 +82,7 @@ class FakeApi:
 @pytest.fixture
 def api(httpserver: HTTPServer, tmp_path: Path) -> tuple[FakeApi, Any]:
     fake = FakeApi(httpserver)
-    return fake, connect(kubeconfig(tmp_path, httpserver.url_for("/").rstrip("/")))
+    return fake, connect(write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for("/").rstrip("/")))
 
 
 def test_the_first_remote_run_resumes_the_suspended_job_and_follows_its_logs_to_success(api) -> None:
@@ -164,12 +147,12 @@ def test_a_cluster_that_does_not_answer_is_refused_naming_its_address(tmp_path: 
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(CommandFailed, match=rf"cannot reach the cluster at http://127.0.0.1:{port}"):
-        connect(kubeconfig(tmp_path, f"http://127.0.0.1:{port}"))
+        connect(write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}"))
 
 
 def test_a_kubeconfig_without_the_asked_context_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be used with context 'prod'"):
-        connect(kubeconfig(tmp_path, "http://127.0.0.1:1"), context="prod")
+        connect(write_kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:1"), context="prod")
 
 
 def sahab(*args: str) -> subprocess.CompletedProcess[str]:
@@ -180,7 +163,7 @@ def sahab(*args: str) -> subprocess.CompletedProcess[str]:
 def test_sahab_train_remote_as_a_user_runs_it_follows_the_job_and_exits_0(httpserver: HTTPServer, tmp_path: Path) -> None:
     fake = FakeApi(httpserver)
     fake.add_job({**rendered("Job", "training"), "status": {}})
-    completed = sahab("train", "--env", "smb", "--remote", "--kubeconfig", str(kubeconfig(tmp_path, httpserver.url_for("/").rstrip("/"))))
+    completed = sahab("train", "--env", "smb", "--remote", "--kubeconfig", str(write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for("/").rstrip("/"))))
     assert completed.returncode == 0, completed.stderr
     assert "training-0-abcde: epoch 1/6 pr_auc 0.21" in completed.stdout
     assert "training Job sahab/training succeeded" in completed.stdout
@@ -190,7 +173,7 @@ def test_sahab_status_without_a_reachable_cluster_exits_1_naming_the_address(tmp
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    completed = sahab("status", "smb", "--kubeconfig", str(kubeconfig(tmp_path, f"http://127.0.0.1:{port}")))
+    completed = sahab("status", "smb", "--kubeconfig", str(write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{port}")))
     assert completed.returncode == 1 and f"cannot reach the cluster at http://127.0.0.1:{port}" in completed.stderr
     assert "Traceback" not in completed.stderr
 
@@ -238,7 +221,7 @@ def test_sahab_serve_weights_for_a_cloud_environment_sets_resets_and_shows_the_p
 
     FakeApi(httpserver)
     maps = FakeConfigMaps(httpserver)
-    config = str(kubeconfig(tmp_path, httpserver.url_for("/").rstrip("/")))
+    config = str(write_kubeconfig(tmp_path / "kubeconfig", httpserver.url_for("/").rstrip("/")))
     first = sahab("serve", "weights", "--env", "smb", "a=0.9", "b=0.1", "--kubeconfig", config)
     assert first.returncode == 0, first.stderr
     assert "ConfigMap sahab/sahab-serving-weights" in first.stdout and "about a minute" in first.stdout
