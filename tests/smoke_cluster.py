@@ -24,9 +24,25 @@ import kubernetes_validate
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bento_services.serving_secrets import digest, parse_tokens
+from bento_services.serving_secrets import digest, parse_tokens, tokens_secret_name
 
 SCORE_PATH = "/stand-in-scoring/score"
+#: The token list an operator left in the secret before ``sahab up`` ran: one token, which the smoke step keeps.
+OPERATOR_TOKENS = json.dumps({"tokens": [{"name": "checkout", "sha256": digest("checkout-token")}]})
+
+
+def token_secret(endpoint_url: str, env: Any) -> Any:
+    """A Secrets Manager client on moto at ``endpoint_url`` whose token secret of ``env`` holds ``OPERATOR_TOKENS``."""
+    import boto3
+
+    client = boto3.client("secretsmanager", region_name=env.region, endpoint_url=endpoint_url,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    name = tokens_secret_name(env)
+    try:
+        client.create_secret(Name=name, SecretString=OPERATOR_TOKENS)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=OPERATOR_TOKENS)
+    return client
 
 
 class SmokeCluster:

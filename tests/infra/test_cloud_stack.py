@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import boto3
 from kube_api import EKS_VERSION, write_kubeconfig
 from moto_server import MotoServer
 from pytest_httpserver import HTTPServer
-from smoke_cluster import SmokeCluster
+from smoke_cluster import SmokeCluster, token_secret
 from werkzeug import Request, Response
 
-from bento_services.serving_secrets import digest, tokens_secret_name
+from bento_services.serving_secrets import tokens_secret_name
 from environments import Environment, load_environment
 from environments.errors import CommandFailed, GateFailed
 from infra.bootstrap import BootstrapResult
@@ -89,14 +88,7 @@ def moto() -> Iterator[MotoServer]:
 @pytest.fixture
 def secrets(moto: MotoServer, env: Environment) -> Any:
     """The scoring API's token secret (one operator token) in moto's Secrets Manager."""
-    client = boto3.client("secretsmanager", region_name=env.region, endpoint_url=moto.url,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    tokens = json.dumps({"tokens": [{"name": "checkout", "sha256": digest("checkout-token")}]})
-    try:
-        client.create_secret(Name=tokens_secret_name(env), SecretString=tokens)
-    except client.exceptions.ResourceExistsException:
-        client.put_secret_value(SecretId=tokens_secret_name(env), SecretString=tokens)
-    return client
+    return token_secret(moto.url, env)
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from kube_api import EKS_VERSION, write_kubeconfig
 from moto_server import MotoServer
 from pytest_httpserver import HTTPServer
-from smoke_cluster import SmokeCluster
+from smoke_cluster import OPERATOR_TOKENS, SmokeCluster, token_secret
 
-from bento_services.serving_secrets import digest, tokens_secret_name
+from bento_services.serving_secrets import tokens_secret_name
 from environments import load_environment
 from environments.errors import CommandFailed
 from infra.cluster import connect
@@ -29,7 +28,7 @@ from infra.smoke import score_through_cluster, smoke_objects
 
 ENV = load_environment("smb")
 NOW = datetime(2026, 12, 1, 18, 30, 0, tzinfo=UTC)
-CHECKOUT = json.dumps({"tokens": [{"name": "checkout", "sha256": digest("checkout-token")}]})
+CHECKOUT = OPERATOR_TOKENS
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +41,7 @@ def moto() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def secrets(moto: MotoServer) -> Any:
-    client = boto3.client("secretsmanager", region_name=ENV.region, endpoint_url=moto.url,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    name = tokens_secret_name(ENV)
-    try:
-        client.create_secret(Name=name, SecretString=CHECKOUT)
-    except client.exceptions.ResourceExistsException:
-        client.put_secret_value(SecretId=name, SecretString=CHECKOUT)
-    return client
+    return token_secret(moto.url, ENV)
 
 
 def token_list(secrets: Any) -> str:

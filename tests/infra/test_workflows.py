@@ -65,3 +65,19 @@ def test_the_diff_job_compares_with_the_base_posts_one_comment_by_its_marker_and
     uploads = {s.get("uses", "").split("@")[0] for s in steps}
     assert {"github/codeql-action/upload-sarif", "mikepenz/action-junit-report"} <= uploads
     assert steps[-1]["run"] == 'exit "$DIFF_EXIT"' and steps[-1]["env"]["DIFF_EXIT"] == "${{ steps.diff.outputs.exit }}"
+
+
+def test_the_test_job_files_prods_evidence_pack_from_its_own_run_as_an_artifact(compliance: dict) -> None:
+    steps = compliance["jobs"]["test"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    (evidence,) = [index for index, run in enumerate(runs) if "sahab evidence prod" in run]
+    assert runs.index("bash .ci/run") < evidence  # after make test wrote reports/pytest.junit.xml (the egress result)
+    upload = steps[evidence + 1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["path"] == "reports/evidence/evidence-prod.*"
+    import inspect
+
+    from infra.cli.evidence_cmd import evidence_command
+
+    default = inspect.signature(evidence_command).parameters["tests_junit"].default
+    assert f"hashFiles('{default}')" in steps[evidence]["if"]
