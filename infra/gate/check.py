@@ -12,7 +12,7 @@ from pathlib import Path
 
 from environments import Environment, UAE_RESIDENT_REGIONS, project_root
 from environments.errors import ConfigError, GateFailed
-from infra.gate.checkov_runner import run_checkov
+from infra.gate.checkov_runner import CheckovWorker, run_checkov, start_workers, worker_count
 from infra.gate.junit import write_junit
 from infra.gate.model import GateReport
 from infra.gate.sarif import write_sarif
@@ -65,11 +65,16 @@ def check_targets(
     reports_dir: Path | None = None,
     allowed_regions: Iterable[str] | None = None,
     skips_path: Path | None = None,
+    workers: Sequence[CheckovWorker] = (),
 ) -> GateRun:
-    """Run the gate over ``targets`` and write its reports; failures are in the report, not raised."""
+    """Run the gate over ``targets`` and write its reports; failures are in the report, not raised.
+
+    ``workers``: Checkov workers started earlier (``start_workers``), used and stopped here.
+    """
     reports_dir = reports_dir or default_reports_dir()
     report = run_checkov(
-        targets, skips=load_skips(skips_path), allowed_regions=list(allowed_regions or UAE_RESIDENT_REGIONS["aws"])
+        targets, skips=load_skips(skips_path), allowed_regions=list(allowed_regions or UAE_RESIDENT_REGIONS["aws"]),
+        workers=workers,
     )
     return GateRun(
         report=report,
@@ -88,12 +93,19 @@ def check_environments(
     if not cloud:
         names = ", ".join(e.name for e in envs)
         raise ConfigError(f"{names}: no cloud stacks to check (a local environment runs on this machine)")
-    result = synth(cloud, outdir)
+    regions = sorted({r for e in cloud for r in e.allowed_regions})
+    # Checkov's import (~2.5 s a worker) overlaps the AWS bindings' import and the synthesis
+    workers = start_workers(regions, worker_count(len(cloud)))
+    try:
+        result = synth(cloud, outdir)
+    except BaseException:
+        for worker in workers:
+            worker.stop()
+        raise
     targets = [ScanTarget(name=s.name, file=s.path) for s in result.stacks] + [
         ScanTarget(name=m.name, file=m.path, framework=KUBERNETES) for m in result.manifests
     ]
-    regions = sorted({r for e in cloud for r in e.allowed_regions})
-    return check_targets(targets, reports_dir=reports_dir, allowed_regions=regions)
+    return check_targets(targets, reports_dir=reports_dir, allowed_regions=regions, workers=workers)
 
 
 def require_clean(run: GateRun) -> None:

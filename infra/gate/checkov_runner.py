@@ -11,9 +11,13 @@ So a run counts only when ALL of these hold, and otherwise the gate fails saying
 5. every custom check that applies to some scanned entity reported at least once, and every
    ``CKV_SAHAB`` id declared in ``policies/checks`` was loaded by Checkov.
 
-All stacks are scanned in ONE Checkov run (one scan costs ~2 s of start-up), beside one run of
-``policies/list_checks.py`` (cached per process) that asks Checkov's registries which custom checks
-exist. Terraform JSON stacks and rendered Kubernetes manifests go through the same run, with the
+Checkov runs in workers (``policies/checkov_worker.py``) that import Checkov before they are given their scan
+(the import costs ~2.5 s): ``sahab check`` starts them before it synthesises (``start_workers``), so that cost
+overlaps the AWS bindings' import. The targets are split by environment (every stack of one environment, and its
+manifests, in one worker: graph checks follow references inside a stack) over as many workers as there are CPUs,
+up to ``MAX_WORKERS``, and the reports are merged; each worker's run must hold the rules above on its own. Beside
+them, one run of ``policies/list_checks.py`` (cached per process) asks Checkov's registries which custom checks
+exist. Terraform JSON stacks and rendered Kubernetes manifests go through the same runs, with the
 ``terraform_json`` and ``kubernetes`` frameworks; each framework that had targets must report.
 """
 
@@ -26,7 +30,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,8 @@ from infra.gate.model import CheckInfo, GateReport, Outcome, Skip, StackReport
 from infra.gate.scan_copy import TERRAFORM_JSON, ScanCopy, ScanTarget, problem_list, write_scan_copies
 
 CHECKOV_TIMEOUT_S = 600
+#: The most Checkov workers one gate run uses (each holds ~300 MB; more than the CPUs only adds contention).
+MAX_WORKERS = 4
 ALLOWED_REGIONS_ENV = "SAHAB_ALLOWED_REGIONS"  # read by policies/checks/sahab_policy.py
 _DECLARED_ID = re.compile(r"""id[=:]\s*["'](CKV_SAHAB_\d+)["']""")
 _STDERR_ERROR = re.compile(r"\[ERROR\]|^Traceback", re.MULTILINE)
@@ -90,6 +96,66 @@ def installed_version(home: Path) -> str | None:
     return found[0].name.removeprefix("checkov-").removesuffix(".dist-info") if found else None
 
 
+class CheckovWorker:
+    """One Checkov process that has imported Checkov and waits for its scan (``policies/checkov_worker.py``)."""
+
+    def __init__(self, tool: CheckovTool, allowed_regions: Sequence[str]) -> None:
+        env = {**os.environ, ALLOWED_REGIONS_ENV: ",".join(allowed_regions), "LOG_LEVEL": "WARNING"}
+        self.allowed_regions = tuple(allowed_regions)
+        self.process = subprocess.Popen(
+            [str(tool.python), str(project_root() / "policies" / "checkov_worker.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+
+    def scan(self, argv: list[str], cwd: Path) -> tuple[int, str, str]:
+        """Run the scan; Checkov's exit code, stdout (the JSON report) and stderr."""
+        try:
+            stdout, stderr = self.process.communicate(json.dumps({"argv": argv, "cwd": str(cwd)}) + "\n",
+                                                      timeout=CHECKOV_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise GateFailed(f"Checkov did not finish within {CHECKOV_TIMEOUT_S} s; nothing was proven") from None
+        return self.process.returncode, stdout, stderr
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+
+def worker_count(groups: int | None = None) -> int:
+    """As many workers as CPUs (at most ``MAX_WORKERS``), and no more than there are groups to scan."""
+    count = min(os.cpu_count() or 1, MAX_WORKERS)
+    return max(1, min(count, groups if groups is not None else count))
+
+
+def start_workers(allowed_regions: Sequence[str], count: int | None = None,
+                  tool: CheckovTool | None = None) -> list[CheckovWorker]:
+    """Start Checkov workers now, for a scan whose targets do not exist yet (``run_checkov(..., workers=)``)."""
+    tool = tool or find_checkov()
+    return [CheckovWorker(tool, allowed_regions) for _ in range(count or worker_count())]
+
+
+def scan_groups(targets: Sequence[ScanTarget], count: int) -> list[list[ScanTarget]]:
+    """``targets`` split into at most ``count`` groups, an environment never split (``<env>-<layer>`` names),
+    balanced by file size (Checkov's time grows with it)."""
+    by_env: dict[str, list[ScanTarget]] = {}
+    for target in targets:
+        by_env.setdefault(target.name.rsplit("-", 1)[0], []).append(target)
+    groups: list[list[ScanTarget]] = [[] for _ in range(max(1, min(count, len(by_env))))]
+    sizes = [0] * len(groups)
+    for env_targets in sorted(by_env.values(), key=lambda ts: -_size(ts)):
+        smallest = sizes.index(min(sizes))
+        groups[smallest] += env_targets
+        sizes[smallest] += _size(env_targets)
+    return [g for g in groups if g]
+
+
+def _size(targets: Sequence[ScanTarget]) -> int:
+    """Bytes to scan (an unreadable file counts 0: ``write_scan_copies`` refuses it, naming it)."""
+    return sum(t.file.stat().st_size if t.file.is_file() else 0 for t in targets)
+
+
 def run_checkov(
     targets: Sequence[ScanTarget],
     *,
@@ -98,56 +164,70 @@ def run_checkov(
     custom_only: bool = False,
     checks_dir: Path | None = None,
     tool: CheckovTool | None = None,
+    workers: Sequence[CheckovWorker] = (),
 ) -> GateReport:
     """Check ``targets`` with Checkov's built-in AWS and Kubernetes checks (minus ``skips``) and ours.
 
-    ``custom_only`` runs only ``CKV_SAHAB`` checks (the policy fixtures use it). Raises
-    ``GateFailed`` when the run cannot prove anything; otherwise returns the report, failures
-    included (deciding what a failure means is the caller's job).
+    ``custom_only`` runs only ``CKV_SAHAB`` checks (the policy fixtures use it). ``workers`` started earlier
+    (``start_workers``) are used, and stopped, whatever happens; without them the run starts its own. Raises
+    ``GateFailed`` when the run cannot prove anything; otherwise returns the report, failures included (deciding
+    what a failure means is the caller's job).
     """
     tool = tool or find_checkov()
     checks_dir = checks_dir or policy_checks_dir()
     regions = list(allowed_regions or UAE_RESIDENT_REGIONS["aws"])
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sahab-gate-") as scratch:
-        scan_root = Path(scratch) / "stacks"
-        copies, notes = write_scan_copies(list(targets), scan_root)
-        env = {**os.environ, ALLOWED_REGIONS_ENV: ",".join(regions), "LOG_LEVEL": "WARNING"}
-        frameworks = sorted({t.framework for t in targets})
-        command = [
-            str(tool.executable), "--framework", *frameworks, "--skip-download", "--compact",
-            "--directory", str(scan_root), "--external-checks-dir", str(checks_dir), "--output", "json",
-        ]
-        if custom_only:
-            command += ["--check", "CKV_SAHAB_*"]
-        if skips:
-            command += ["--skip-check", ",".join(s.check_id for s in skips)]
-        scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=scratch)
-        try:
-            catalogue = load_catalogue(tool, checks_dir)  # while the scan runs
-            stdout, stderr = scan.communicate(timeout=CHECKOV_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            _stop(scan)
-            raise GateFailed(f"Checkov did not finish within {CHECKOV_TIMEOUT_S} s; nothing was proven") from None
-        except BaseException:
-            _stop(scan)
-            raise
-    reports = _parse_reports(scan.returncode, stdout, stderr, tool, frameworks)
-    stacks = _outcomes_by_stack(reports, copies)
-    _assert_meaningful(scan.returncode, stacks, copies, catalogue)
+    groups = scan_groups(targets, len(workers) or worker_count()) or [[]]  # no target: write_scan_copies refuses
+    workers = list(workers)
+    try:
+        if any(tuple(regions) != w.allowed_regions for w in workers):
+            raise ConfigError(f"the Checkov workers were started for other regions than {regions}")
+        workers += start_workers(regions, len(groups) - len(workers), tool) if len(groups) > len(workers) else []
+        with tempfile.TemporaryDirectory(prefix="sahab-gate-") as scratch:
+            scans = []
+            for number, (group, worker) in enumerate(zip(groups, workers, strict=False)):
+                scan_root = Path(scratch) / f"scan-{number}" / "stacks"
+                copies, notes = write_scan_copies(list(group), scan_root)
+                frameworks = sorted({t.framework for t in group})
+                argv = ["--framework", *frameworks, "--skip-download", "--compact", "--directory", str(scan_root),
+                        "--external-checks-dir", str(checks_dir), "--output", "json"]
+                argv += ["--check", "CKV_SAHAB_*"] if custom_only else []
+                argv += ["--skip-check", ",".join(s.check_id for s in skips)] if skips else []
+                scans.append((worker, argv, scan_root.parent, copies, notes, frameworks))
+            results = _scan_all(scans, catalogue=lambda: load_catalogue(tool, checks_dir))
+    finally:
+        for worker in workers:
+            worker.stop()
+    catalogue, finished = results
+    stacks: list[StackReport] = []
+    all_copies: list[ScanCopy] = []
+    problems: list[str] = []
+    for (_, _, _, copies, _, frameworks), (returncode, stdout, stderr) in zip(scans, finished, strict=True):
+        group_stacks = _outcomes_by_stack(_parse_reports(returncode, stdout, stderr, tool, frameworks), copies)
+        problems += _exit_problems(returncode, group_stacks)
+        stacks += group_stacks
+        all_copies += copies
+    order = {t.name: number for number, t in enumerate(targets)}
+    stacks.sort(key=lambda s: order[s.name])
+    _assert_meaningful(stacks, all_copies, catalogue, problems)
     return GateReport(
         stacks=tuple(stacks),
         skips=tuple(skips),
         custom_checks=tuple(catalogue),
         checkov_version=tool.pinned_version,
         seconds=time.perf_counter() - started,
-        notes=tuple(notes),
+        notes=tuple(note for scan in scans for note in scan[4]),
     )
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.kill()
-    process.communicate()
+def _scan_all(scans: list[tuple], *, catalogue: Any) -> tuple[list[CheckInfo], list[tuple[int, str, str]]]:
+    """Every worker's scan at once (one thread each waits on its process), and the catalogue meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(scans)) as pool:
+        futures = [pool.submit(worker.scan, argv, cwd) for worker, argv, cwd, *_ in scans]
+        listed = catalogue()
+        return listed, [future.result() for future in futures]
 
 
 # ---- the catalogue of our checks --------------------------------------------------------------
@@ -280,13 +360,16 @@ def _order(outcome: Outcome) -> tuple[int, str, str]:
     return (0 if outcome.result == "FAILED" else 1, outcome.check_id, outcome.address)
 
 
-def _assert_meaningful(
-    returncode: int, stacks: list[StackReport], copies: list[ScanCopy], catalogue: list[CheckInfo]
-) -> None:
-    problems = []
+def _exit_problems(returncode: int, stacks: Iterable[StackReport]) -> list[str]:
+    """A run's exit code must agree with the failures it reported (1 with failures, 0 without)."""
     failed = sum(s.failed for s in stacks)
-    if (returncode == 1) != (failed > 0):
-        problems.append(f"Checkov exited {returncode} but reported {failed} failed checks")
+    return [f"Checkov exited {returncode} but reported {failed} failed checks"] if (returncode == 1) != (failed > 0) else []
+
+
+def _assert_meaningful(
+    stacks: list[StackReport], copies: list[ScanCopy], catalogue: list[CheckInfo], problems: list[str]
+) -> None:
+    problems = list(problems)
     empty = [s.name for s in stacks if not s.outcomes]
     if empty:
         problems.append(f"no check ran on {empty} (empty or unreadable stacks cannot be reported clean)")
