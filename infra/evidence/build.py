@@ -29,7 +29,7 @@ from infra.evidence.controls import CONTROLS, Control
 from infra.evidence.egress import read_egress
 from infra.evidence.inventory import StackIndex, inventory, residency
 from infra.evidence.model import (
-    CheckLink, ControlRow, EgressEvidence, EvidencePack, Failure, GateSummary, Header, ResourceLink, SkipRow,
+    CheckLink, ControlRow, EgressEvidence, EvidencePack, Failure, GateSummary, Header, ResourceLink,
 )
 from infra.gate.model import GateReport, Outcome
 
@@ -119,7 +119,7 @@ def build_pack(
             passed=sum(1 for o in outcomes if o.result == "PASSED"),
             failed=sum(1 for o in outcomes if o.result == "FAILED"),
             stacks=tuple(sorted({o.stack for o in outcomes})),
-            skips=tuple(SkipRow(s.check_id, s.reason) for s in report.skips),
+            skips=tuple(report.skips),
             failures=tuple(Failure(o.check_id, o.stack, o.address, o.details or (o.check_name,))
                            for o in outcomes if o.result == "FAILED"),
             notes=tuple(report.notes),

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from infra.gate.model import Skip
+
 Status = Literal["pass", "fail"]
 EgressState = Literal["passed", "failed", "absent"]
 
@@ -114,18 +116,12 @@ class EgressEvidence:
 
 
 @dataclass(frozen=True)
-class SkipRow:
-    check_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class GateSummary:
     checkov_version: str
     passed: int
     failed: int
     stacks: tuple[str, ...]
-    skips: tuple[SkipRow, ...]
+    skips: tuple[Skip, ...]
     failures: tuple[Failure, ...]
     notes: tuple[str, ...]
 

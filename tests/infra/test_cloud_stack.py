@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +76,10 @@ class FakeCluster:
         return Response(json.dumps(found), content_type="application/json")
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def secrets(moto: MotoServer, env: Environment) -> Any:
+def secrets(moto_server: MotoServer, env: Environment) -> Any:
     """The scoring API's token secret (one operator token) in moto's Secrets Manager."""
-    return token_secret(moto.url, env)
+    return token_secret(moto_server.url, env)
 
 
 @pytest.fixture

@@ -31,17 +31,9 @@ NOW = datetime(2026, 12, 1, 18, 30, 0, tzinfo=UTC)
 CHECKOUT = OPERATOR_TOKENS
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def secrets(moto: MotoServer) -> Any:
-    return token_secret(moto.url, ENV)
+def secrets(moto_server: MotoServer) -> Any:
+    return token_secret(moto_server.url, ENV)
 
 
 def token_list(secrets: Any) -> str:
