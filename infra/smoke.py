@@ -143,12 +143,17 @@ def score_through_cluster(
             ("Secret", lambda: core.delete_namespaced_secret(name, namespace, _request_timeout=REQUEST_TIMEOUT_S)),
             ("token", lambda: revoke_cloud_token(env, token_name, secrets_client=secrets_client)),
         ])
-    return _scored(env, name, job, run.detail, lines)
+    return _scored(env, name, _probe_url(job), run.detail, lines)
 
 
-def _scored(env: Environment, name: str, job: dict[str, Any], detail: str, lines: list[str]) -> SmokeScore:
+def _probe_url(job: dict[str, Any]) -> str:
+    """The Service URL the Job's probe calls (its ``SAHAB_SMOKE_URL``)."""
+    (probe,) = job["spec"]["template"]["spec"]["containers"]
+    return next(v["value"] for v in probe["env"] if v["name"] == "SAHAB_SMOKE_URL")
+
+
+def _scored(env: Environment, name: str, url: str, detail: str, lines: list[str]) -> SmokeScore:
     """The probe's answer from its log line, or ``CommandFailed`` saying what it got and where to look."""
-    url = job["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"]
     found = [line.split(f"{smoke_probe.MARKER} ", 1)[1] for line in lines if f"{smoke_probe.MARKER} " in line]
     result = json.loads(found[-1]) if found else {}
     answer = result.get("answer")

@@ -193,7 +193,7 @@ def run_checkov(
                         "--external-checks-dir", str(checks_dir), "--output", "json"]
                 argv += ["--check", "CKV_SAHAB_*"] if custom_only else []
                 argv += ["--skip-check", ",".join(s.check_id for s in skips)] if skips else []
-                scans.append((worker, argv, scan_root.parent, copies, notes, frameworks))
+                scans.append(_Scan(worker, argv, scan_root.parent, copies, notes, frameworks))
             results = _scan_all(scans, catalogue=lambda: load_catalogue(tool, checks_dir))
     finally:
         for worker in workers:
@@ -202,11 +202,11 @@ def run_checkov(
     stacks: list[StackReport] = []
     all_copies: list[ScanCopy] = []
     problems: list[str] = []
-    for (_, _, _, copies, _, frameworks), (returncode, stdout, stderr) in zip(scans, finished, strict=True):
-        group_stacks = _outcomes_by_stack(_parse_reports(returncode, stdout, stderr, tool, frameworks), copies)
+    for scan, (returncode, stdout, stderr) in zip(scans, finished, strict=True):
+        group_stacks = _outcomes_by_stack(_parse_reports(returncode, stdout, stderr, tool, scan.frameworks), scan.copies)
         problems += _exit_problems(returncode, group_stacks)
         stacks += group_stacks
-        all_copies += copies
+        all_copies += scan.copies
     order = {t.name: number for number, t in enumerate(targets)}
     stacks.sort(key=lambda s: order[s.name])
     _assert_meaningful(stacks, all_copies, catalogue, problems)
@@ -216,16 +216,28 @@ def run_checkov(
         custom_checks=tuple(catalogue),
         checkov_version=tool.pinned_version,
         seconds=time.perf_counter() - started,
-        notes=tuple(note for scan in scans for note in scan[4]),
+        notes=tuple(note for scan in scans for note in scan.notes),
     )
 
 
-def _scan_all(scans: list[tuple], *, catalogue: Any) -> tuple[list[CheckInfo], list[tuple[int, str, str]]]:
+@dataclass(frozen=True)
+class _Scan:
+    """One worker's share of a gate run: its Checkov arguments, scan copies and frameworks."""
+
+    worker: CheckovWorker
+    argv: list[str]
+    cwd: Path
+    copies: list[ScanCopy]
+    notes: list[str]
+    frameworks: list[str]
+
+
+def _scan_all(scans: list[_Scan], *, catalogue: Any) -> tuple[list[CheckInfo], list[tuple[int, str, str]]]:
     """Every worker's scan at once (one thread each waits on its process), and the catalogue meanwhile."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=len(scans)) as pool:
-        futures = [pool.submit(worker.scan, argv, cwd) for worker, argv, cwd, *_ in scans]
+        futures = [pool.submit(scan.worker.scan, scan.argv, scan.cwd) for scan in scans]
         listed = catalogue()
         return listed, [future.result() for future in futures]
 
