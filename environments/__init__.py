@@ -8,6 +8,7 @@ nothing here imports from them (an import-linter contract in ``tests/test_layers
 | ``schema``          | ``Environment``: residency, tags, cross-section rules, derived names/paths  |
 | ``cloud_sections``  | network, EKS, node pools, Kafka, online store, buckets, state backend        |
 | ``ml_sections``     | data, training, serving, streaming, drift, model registry                    |
+| ``privacy_section`` | retention per personal-data store, the pseudonym key                         |
 | ``rules``           | rules the schema and the constructs share (node pools, endpoints, weights)   |
 | ``names``           | physical names ``sahab-<env>-<concern>``, key aliases                        |
 | ``data_paths``      | the project root and the subfolders of an environment's data folder          |
@@ -49,6 +50,7 @@ from environments.ml_sections import (
     TrainingConfig,
     VariantConfig,
 )
+from environments.privacy_section import PrivacyConfig
 from environments.schema import (
     LOG_RETENTION_DAYS_ALLOWED,
     MANDATORY_TAG_KEYS,
@@ -62,7 +64,7 @@ __all__ = [
     "LOG_RETENTION_DAYS_ALLOWED", "MANDATORY_TAG_KEYS", "UAE_RESIDENT_REGIONS",
     "BucketConfig", "CanaryConfig", "ImagesCiConfig", "WorkloadsConfig", "DataConfig", "DataPaths", "DriftConfig", "EksConfig", "Environment", "KafkaConfig",
     "KafkaMode", "ModelRegistryConfig", "NatStrategy", "NetworkConfig", "NodePoolConfig", "NodePoolKind",
-    "OnlineStoreConfig", "SecurityConfig", "ServingConfig", "StateBackendConfig", "StreamingConfig", "Taint", "TaintEffect", "Target",
+    "OnlineStoreConfig", "PrivacyConfig", "SecurityConfig", "ServingConfig", "StateBackendConfig", "StreamingConfig", "Taint", "TaintEffect", "Target",
     "TrainingConfig", "VariantConfig",
     "available_environments", "environments_dir", "load_environment", "load_environments", "parse_environment",
     "project_root",

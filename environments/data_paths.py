@@ -79,3 +79,8 @@ class DataPaths:
     @property
     def reports(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def privacy(self) -> Path:
+        """Erasure requests honoured by readers, and the audit of erasures and prunes (``infra.privacy``)."""
+        return self.root / "privacy"

@@ -13,6 +13,8 @@ PROJECT = "sahab"
 
 #: Key concern of the asymmetric key that signs model manifests (``alias/sahab-<env>-models-signing``).
 SIGNING_KEY = "models-signing"
+#: Key concern of the HMAC key that turns customer ids into pseudonyms (``alias/sahab-<env>-customer-pseudonym``).
+PSEUDONYM_KEY = "customer-pseudonym"
 #: Concerns of the Terraform state bucket, its CMK and the DynamoDB lock table.
 STATE_BUCKET = "tfstate"
 STATE_LOCK_TABLE = "tflock"

@@ -38,6 +38,7 @@ from environments.ml_sections import (
 )
 from environments import names
 from environments.names import StateBackendNames, resource_name
+from environments.privacy_section import PrivacyConfig
 from environments.rules import is_loopback_host
 from environments.settings_model import SettingsModel
 from environments.workload_sections import WorkloadsConfig
@@ -98,6 +99,7 @@ class Environment(SettingsModel):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     models: ModelRegistryConfig = Field(default_factory=ModelRegistryConfig)
     workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("name")
     @classmethod
