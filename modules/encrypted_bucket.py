@@ -6,6 +6,12 @@ uploads naming another KMS key, a lifecycle that expires old versions and aborts
 object events to EventBridge (a new model version or data drop can trigger a pipeline).
 Object lock (compliance mode) is opt-in for audit data.
 
+Personal data (UAE PDPL storage limitation) is kept only for its retention: each prefix in ``expirations`` gets
+a lifecycle rule that deletes its objects ``days`` after creation and, because the bucket is versioned, also
+deletes the versions an expiry, an overwrite or an erasure leaves behind (``noncurrent_days`` later); without
+the second half a deleted object would live on as a noncurrent version. Such a bucket is tagged
+``personal-data`` with its prefixes, which ``CKV_SAHAB_46`` reads.
+
 Not built, on purpose (reported as Checkov skips with reasons in ``policies/skips.yaml``):
 cross-region replication (residency allows no second region outside the UAE today) and server access
 logs (S3 cannot deliver them to an SSE-KMS bucket; object-level access is recorded by ``AuditTrail``'s
@@ -35,6 +41,23 @@ from modules.cdk import (
 from modules.grants import grant
 from modules.iam import Statement, policy_document
 
+#: Tag of a bucket holding personal data; its value lists the prefixes that hold it (``predictions/ offline/``).
+PERSONAL_DATA_TAG = "personal-data"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrefixExpiration:
+    """How long objects under one prefix are kept: their retention as personal data."""
+
+    prefix: str
+    """Key prefix, ending in ``/`` (``predictions/``)."""
+    days: int
+    """Days after creation when an object is deleted (a delete marker replaces it)."""
+    noncurrent_days: int = 1
+    """Days a replaced or deleted version is kept after that: the window to undo a mistake, and how long rows an
+    erasure rewrote out of a file still exist. Default: 1 (the shortest S3 allows)."""
+
+
 
 @dataclass(frozen=True, kw_only=True)
 class EncryptedBucketProps:
@@ -52,20 +75,28 @@ class EncryptedBucketProps:
     """Compliance-mode default retention; objects cannot be deleted before it ends. Default: none (no lock)."""
     extra_policy_statements: tuple[Statement, ...] = field(default_factory=tuple)
     """More statements for the bucket policy (e.g. CloudTrail delivery). Default: none."""
+    expirations: tuple[PrefixExpiration, ...] = ()
+    """Prefixes that hold personal data, each deleted after its retention (current and noncurrent versions); the
+    bucket is then tagged ``personal-data``. Default: none (objects are kept until someone deletes them)."""
 
 
 class EncryptedBucket(Construct):
     def __init__(self, scope: Construct, id: str, *, props: EncryptedBucketProps) -> None:
         super().__init__(scope, id)
+        problems = _expiration_problems(props.expirations)
         if props.object_lock_retention_days is not None and props.object_lock_retention_days < 1:
-            raise ConfigError(
-                f"'object_lock_retention_days' must be >= 1 (value: {props.object_lock_retention_days})",
-                source=f"EncryptedBucket {props.bucket_name!r}",
-            )
+            problems.append(f"'object_lock_retention_days' must be >= 1 (value: {props.object_lock_retention_days})")
+        if props.object_lock_retention_days is not None and props.expirations:
+            problems.append("'expirations' cannot be combined with 'object_lock_retention_days': compliance mode "
+                            "refuses to delete an object before its lock ends, so personal data would outlive its retention")
+        if problems:
+            raise ConfigError(problems, source=f"EncryptedBucket {props.bucket_name!r}")
         self.props = props
         self.key = props.key
         locked = props.object_lock_retention_days is not None
-        self.bucket = s3_bucket.S3Bucket(self, "Bucket", bucket=props.bucket_name, object_lock_enabled=locked or None)
+        personal = {PERSONAL_DATA_TAG: " ".join(e.prefix for e in props.expirations)} if props.expirations else None
+        self.bucket = s3_bucket.S3Bucket(self, "Bucket", bucket=props.bucket_name, object_lock_enabled=locked or None,
+                                         tags=personal)
         bucket_id = self.bucket.id
         ownership.S3BucketOwnershipControls(
             self, "Ownership", bucket=bucket_id,
@@ -109,7 +140,8 @@ class EncryptedBucket(Construct):
                             days_after_initiation=props.abort_incomplete_upload_days
                         )
                     ],
-                )
+                ),
+                *(self._expiration_rule(e) for e in props.expirations),
             ],
         )
         if locked:
@@ -121,6 +153,21 @@ class EncryptedBucket(Construct):
                     )
                 ),
             )
+
+    @staticmethod
+    def _expiration_rule(expiration: PrefixExpiration) -> lifecycle.S3BucketLifecycleConfigurationRule:
+        """Where rules overlap (the bucket-wide noncurrent rule), S3 applies the shorter expiry: this one."""
+        return lifecycle.S3BucketLifecycleConfigurationRule(
+            id=f"expire-personal-data-{expiration.prefix.strip('/').replace('/', '-')}",
+            status="Enabled",
+            filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix=expiration.prefix)],
+            expiration=[lifecycle.S3BucketLifecycleConfigurationRuleExpiration(days=expiration.days)],
+            noncurrent_version_expiration=[
+                lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=expiration.noncurrent_days
+                )
+            ],
+        )
 
     @property
     def arn(self) -> str:
@@ -176,3 +223,21 @@ class EncryptedBucket(Construct):
             Statement(sid="Objects", actions=s3_actions, resources=(self.arn, f"{self.arn}/*")),
             Statement(sid="BucketKey", actions=kms_actions, resources=(self.key.arn,)),
         ])
+
+
+def _expiration_problems(expirations: tuple[PrefixExpiration, ...]) -> list[str]:
+    """Every problem of ``expirations`` at once: bad prefixes, days out of range, prefixes that overlap."""
+    problems = []
+    prefixes = [e.prefix for e in expirations]
+    for index, expiration in enumerate(expirations):
+        where = f"'expirations[{index}]'"
+        if not expiration.prefix or not expiration.prefix.endswith("/") or expiration.prefix.startswith("/"):
+            problems.append(f"{where} 'prefix' must be a folder such as 'predictions/' (value: {expiration.prefix!r})")
+        if expiration.days < 1:
+            problems.append(f"{where} 'days' must be >= 1 (value: {expiration.days})")
+        if expiration.noncurrent_days < 1:
+            problems.append(f"{where} 'noncurrent_days' must be >= 1 (value: {expiration.noncurrent_days})")
+        others = [p for i, p in enumerate(prefixes) if i != index and p and expiration.prefix.startswith(p)]
+        if others:
+            problems.append(f"{where} 'prefix' {expiration.prefix!r} lies inside {others}: two retentions for one object")
+    return problems

@@ -4,6 +4,9 @@ Provisioned clusters (the default) take TLS-only client traffic, encrypt traffic
 encrypt storage with our kafka CMK, authenticate clients with IAM (SASL/IAM on port 9098; no
 unauthenticated access), keep broker logs in a CMK-encrypted log group, and admit only the cluster
 security group. Topics are created deliberately (auto-create off) with three replicas where possible.
+The broker's ``log.retention.ms`` is ``topic_retention_days``: the longest any topic keeps records unless it
+sets its own ``retention.ms`` (the platform creates its topics with one), so raw events do not outlive their
+retention (UAE PDPL storage limitation; ``CKV_SAHAB_47``).
 
 | mode         | at rest                  | in transit | auth      | allowed by the policy gate            |
 |--------------|--------------------------|------------|-----------|---------------------------------------|
@@ -16,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from environments.errors import ConfigError
+from environments.privacy_section import PrivacyConfig
 from environments.rules import kafka_mode_problems
 from modules.cdk import (
     Construct,
@@ -68,7 +72,10 @@ class KafkaClusterProps:
     kafka_version: str = "3.8.x"
     """Kafka version (provisioned). Default: 3.8.x."""
     log_retention_days: int = 365
-    """Broker log retention. Default: 365."""
+    """Retention of the brokers' own logs in CloudWatch. Default: 365."""
+    topic_retention_days: int = 7
+    """Broker default ``log.retention.ms``: how long a topic without its own ``retention.ms`` keeps records.
+    Default: 7 (Kafka's own default, made explicit)."""
     server_properties: dict[str, str] = field(default_factory=dict)
     """Extra broker settings, merged over the defaults. Default: none."""
 
@@ -79,6 +86,8 @@ class KafkaCluster(Construct):
         problems = kafka_mode_problems(mode=props.mode, accept_aws_owned_key_at_rest=props.accept_aws_owned_key_at_rest)
         if props.mode not in ("provisioned", "serverless"):
             problems.append(f"'mode' must be 'provisioned' or 'serverless' (value: {props.mode!r})")
+        if props.topic_retention_days < 1:
+            problems.append(f"'topic_retention_days' must be >= 1 (value: {props.topic_retention_days})")
         if props.mode == "provisioned" and props.broker_count % len(props.subnet_ids):
             problems.append(
                 f"'broker_count' ({props.broker_count}) must be a multiple of the subnet count ({len(props.subnet_ids)})"
@@ -114,6 +123,7 @@ class KafkaCluster(Construct):
             "default.replication.factor": str(replication),
             "min.insync.replicas": str(max(1, replication - 1)),
             "unclean.leader.election.enable": "false",
+            "log.retention.ms": str(PrivacyConfig.days_ms(props.topic_retention_days)),
             **props.server_properties,
         }
         configuration = msk_configuration.MskConfiguration(

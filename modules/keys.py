@@ -5,9 +5,10 @@ lets auditors see which service may decrypt which data. Key policies never grant
 allow ``*``: administration goes to named roles only (``administrator_roles``, matched on
 ``aws:PrincipalArn``; ``kms:CreateAlias``, never ``kms:Create*``), use is limited to the AWS services of
 the class through ``kms:ViaService``, a grant can be created only for an AWS resource
-(``kms:GrantIsForAWSResource``), and the signing key signs for ``signer_roles`` and verifies for
-``verifier_roles`` alone. Roles are matched by ARN in conditions, so a key policy may name a role that a
-later layer creates (KMS refuses principals that do not exist yet).
+(``kms:GrantIsForAWSResource``), the signing key signs for ``signer_roles`` and verifies for
+``verifier_roles`` alone, and the pseudonym key computes MACs for ``pseudonym_roles`` alone. Roles are
+matched by ARN in conditions, so a key policy may name a role that a later layer creates (KMS refuses
+principals that do not exist yet).
 
 | data class    | used by                                  | who may use it                              |
 |---------------|------------------------------------------|---------------------------------------------|
@@ -19,9 +20,16 @@ later layer creates (KMS refuses principals that do not exist yet).
 | ebs           | node volumes (launch templates)           | account via ec2, the Auto Scaling role      |
 | backup        | AWS Backup vaults (recovery points)       | account via backup                          |
 | signing       | model manifest signatures (asymmetric)    | signer_roles sign; verifier_roles verify    |
+| pseudonym     | customer pseudonyms (HMAC_256, UAE PDPL)  | pseudonym_roles generate MACs; nobody verifies |
+
+The pseudonym key is an HMAC key: whoever may call ``kms:GenerateMac`` on it can turn a customer id into its
+pseudonym, and so re-identify a pseudonymous row by trying ids. So it is its own key, usable only by the
+workloads at the two edges where raw ids arrive (scoring, ingestion); training and drift read pseudonymised
+tables and never get it. KMS cannot rotate HMAC keys (a new key means new pseudonyms: ``docs/privacy.md``).
 
 A stack in another account that needs only some classes (the backup account's copy vault) asks for them with
-``data_classes`` and ``signing=False``.
+``data_classes``, ``signing=False`` and ``pseudonym=False``. An environment that brings its own pseudonym key
+names its ARN in ``pseudonym_key_id``: no key is made, and ``grant_generate_mac`` grants on that key.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ ADMIN_ACTIONS = (
 USE_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 SIGN_ACTIONS = ("kms:Sign", "kms:DescribeKey")
 VERIFY_ACTIONS = ("kms:Verify", "kms:GetPublicKey", "kms:DescribeKey")
+#: Computing a pseudonym is one ``GenerateMac`` call; nothing needs ``VerifyMac`` (pseudonyms are recomputed).
+MAC_ACTIONS = ("kms:GenerateMac",)
 
 
 def key_construct_id(data_class: str) -> str:
@@ -83,6 +93,13 @@ class KeysProps:
     """The symmetric keys to create. Default: every data class."""
     signing: bool = True
     """Create the asymmetric key that signs model manifests. Default: true."""
+    pseudonym: bool = True
+    """Have a key that makes customer pseudonyms (HMAC_256). Default: true."""
+    pseudonym_key_id: str | None = None
+    """An alias (``alias/...``): the HMAC key is made under it; a key ARN (``arn:aws:kms:<region>:<account>:key/<id>``):
+    a key made outside these stacks, which only gets grants. Default: ``alias/<name_prefix>-customer-pseudonym``."""
+    pseudonym_roles: tuple[str, ...] = ()
+    """Role names that may compute pseudonyms (``kms:GenerateMac``). Default: none."""
 
 
 class Keys(Construct):
@@ -100,6 +117,7 @@ class Keys(Construct):
             problems.append(f"'data_classes' must be among {list(DATA_CLASS_SERVICES)} (unknown: {unknown})")
         if not props.administrator_roles:
             problems.append("'administrator_roles' must name at least one role: the account root never administers a key alone")
+        problems += _pseudonym_key_problems(props.pseudonym_key_id, props.region) if props.pseudonym else []
         if problems:
             raise ConfigError(problems, source=f"Keys {props.name_prefix!r}")
         self.props = props
@@ -107,6 +125,14 @@ class Keys(Construct):
         for data_class in props.data_classes:
             self._keys[data_class] = self._symmetric_key(data_class)
         self._signing = self._signing_key() if props.signing else None
+        self._pseudonym: kms_key.KmsKey | None = None
+        self._pseudonym_arn: str | None = None
+        if props.pseudonym:
+            if self.pseudonym_key_id.startswith("alias/"):
+                self._pseudonym = self._pseudonym_key()
+                self._pseudonym_arn = self._pseudonym.arn
+            else:
+                self._pseudonym_arn = self.pseudonym_key_id
 
     # ---- accessors ------------------------------------------------------------------------------
     def key(self, data_class: str) -> kms_key.KmsKey:
@@ -122,6 +148,26 @@ class Keys(Construct):
         if self._signing is None:
             raise ConfigError(f"Keys {self.props.name_prefix!r} was made without the signing key (signing=False)")
         return self._signing
+
+    @property
+    def pseudonym_key_id(self) -> str:
+        """The configured pseudonym key (alias or ARN), else ``alias/<name_prefix>-customer-pseudonym``."""
+        return self.props.pseudonym_key_id or names.kms_alias(self.props.name_prefix, names.PSEUDONYM_KEY)
+
+    @property
+    def pseudonym(self) -> kms_key.KmsKey:
+        """The HMAC key made here; raises when ``pseudonym=False`` or the key is brought as an ARN."""
+        if self._pseudonym is None:
+            raise ConfigError(f"Keys {self.props.name_prefix!r} made no pseudonym key (pseudonym=False, or "
+                              f"'pseudonym_key_id' names a key made elsewhere: {self.props.pseudonym_key_id!r})")
+        return self._pseudonym
+
+    @property
+    def pseudonym_arn(self) -> str:
+        """ARN of the pseudonym key, made here or brought; raises when ``pseudonym=False``."""
+        if self._pseudonym_arn is None:
+            raise ConfigError(f"Keys {self.props.name_prefix!r} was made without a pseudonym key (pseudonym=False)")
+        return self._pseudonym_arn
 
     @property
     def data(self) -> kms_key.KmsKey:
@@ -162,6 +208,15 @@ class Keys(Construct):
         return grant(role, id, self, [Statement(sid="VerifyManifests",
                                                 actions=("kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"),
                                                 resources=(self.signing.arn,))])
+
+    # ---- grants on the pseudonym key -------------------------------------------------------------
+    def grant_generate_mac(self, role: iam_role.IamRole, id: str = "GrantGenerateMac") -> iam_role_policy.IamRolePolicy:
+        """Let ``role`` turn customer ids into pseudonyms (scoring, ingestion): ``kms:GenerateMac``, nothing else.
+
+        The role must also be among ``pseudonym_roles`` (the key policy), unless the key is brought.
+        """
+        return grant(role, id, self, [Statement(sid="PseudonymiseCustomerIds", actions=MAC_ACTIONS,
+                                                resources=(self.pseudonym_arn,))])
 
     # ---- construction ---------------------------------------------------------------------------
     def _symmetric_key(self, data_class: str) -> kms_key.KmsKey:
@@ -277,3 +332,39 @@ class Keys(Construct):
             self, "SigningAlias", name=names.kms_alias(self.props.name_prefix, names.SIGNING_KEY), target_key_id=key.key_id
         )
         return key
+
+    def _pseudonym_key(self) -> kms_key.KmsKey:
+        """HMAC_256 for ``GenerateMac``; no ``enable_key_rotation``: KMS refuses it for HMAC keys."""
+        key = kms_key.KmsKey(
+            self,
+            "Pseudonym",
+            description=f"{self.props.name_prefix} {names.PSEUDONYM_KEY} (HMAC_256, keyed pseudonyms of customer ids)",
+            key_usage="GENERATE_VERIFY_MAC",
+            customer_master_key_spec="HMAC_256",
+            deletion_window_in_days=self.props.deletion_window_days,
+            policy=policy_document(
+                [
+                    self._admin_statement(),
+                    *([self._for_roles("GenerateMacByNamedRoles", MAC_ACTIONS, self.props.pseudonym_roles)]
+                      if self.props.pseudonym_roles else []),
+                    self._deny_grants_for_anything_but_aws_resources(),
+                ]
+            ),
+        )
+        kms_alias.KmsAlias(self, "PseudonymAlias", name=self.pseudonym_key_id, target_key_id=key.key_id)
+        return key
+
+
+def _pseudonym_key_problems(key_id: str | None, region: str) -> list[str]:
+    """An alias to create, or a key's ARN in the keys' region to grant on; anything else cannot be named in a role
+    policy (a bare id, an alias ARN) or would send customer ids to another region."""
+    if key_id is None or (key_id.startswith("alias/") and not key_id.startswith("alias/aws/")):
+        return []
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        if key_id.split(":")[3:4] != [region]:
+            return [f"'pseudonym_key_id' must be a key in {region!r}, the keys' region (value: {key_id!r}): every "
+                    "customer id is sent to it"]
+        return []
+    return [f"'pseudonym_key_id' must be an alias to create ('alias/...', not 'alias/aws/...') or the ARN of a key "
+            f"('arn:aws:kms:<region>:<account>:key/<id>') (value: {key_id!r}): a bare key id or an alias ARN cannot "
+            "be granted in a role policy"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from environments import Environment, KafkaMode, names
+from environments import Environment, KafkaMode, PrivacyConfig, names
 from modules.cdk import Construct
 from modules.backup import BackupPlan, BackupPlanProps, BackupVault, BackupVaultProps
 from modules.context import account_id
-from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps
+from modules.encrypted_bucket import EncryptedBucket, EncryptedBucketProps, PrefixExpiration
 from modules.feature_online_store import FeatureOnlineStore, FeatureOnlineStoreProps
 from modules.keys import Keys
 from modules.kafka_cluster import KafkaCluster, KafkaClusterProps
@@ -14,6 +14,19 @@ from stacks.base import LayerStack
 from stacks.compute import ComputeStack
 from stacks.network import NetworkStack
 from stacks.security import AUDIT_BUCKET, SecurityStack
+
+#: The bucket whose prefixes hold personal data (pseudonymous behaviour per customer).
+PERSONAL_DATA_BUCKET = "data"
+
+
+def personal_data_expirations(privacy: PrivacyConfig) -> tuple[PrefixExpiration, ...]:
+    """The data bucket's personal-data prefixes, each with its retention from the environment's ``privacy`` section:
+    the prediction log (``predictions/``) and the offline feature tables and training data (``offline/``,
+    ``features.store``)."""
+    return (
+        PrefixExpiration(prefix="predictions/", days=privacy.prediction_log_days),
+        PrefixExpiration(prefix="offline/", days=privacy.offline_days),
+    )
 
 
 class DataStack(LayerStack):
@@ -39,6 +52,7 @@ class DataStack(LayerStack):
                     key=keys.key(bucket.key),
                     noncurrent_version_expiration_days=bucket.noncurrent_version_expiration_days,
                     object_lock_retention_days=bucket.object_lock_retention_days,
+                    expirations=personal_data_expirations(env.privacy) if purpose == PERSONAL_DATA_BUCKET else (),
                 ),
             )
             self.output(f"{purpose}_bucket", self.buckets[purpose].name, f"Name of the {purpose} bucket")
@@ -65,6 +79,7 @@ class DataStack(LayerStack):
                     storage_gib=env.kafka.storage_gib,
                     kafka_version=env.kafka.kafka_version,
                     log_retention_days=env.log_retention_days,
+                    topic_retention_days=env.privacy.stream_days,
                 ),
             )
             if env.kafka.mode is KafkaMode.provisioned:

@@ -25,7 +25,7 @@ class RecoveryStack(LayerStack):
         keys = Keys(self, "Keys", props=KeysProps(
             name_prefix=self.name_prefix, region=env.region,
             administrator_roles=tuple(env.security.key_administrator_roles),
-            data_classes=("backup",), signing=False,
+            data_classes=("backup",), signing=False, pseudonym=False,
         ))
         self.vault = BackupVault(self, "CopyVault", props=BackupVaultProps(
             vault_name=env.resource_name(names.BACKUP_COPY_VAULT), key=keys.backup,

@@ -12,6 +12,9 @@ from stacks.base import LayerStack
 AUDIT_BUCKET = "audit"
 #: The data class whose key encrypts the audit trail (bucket and log group); ``sahab down`` never destroys it.
 AUDIT_KEY = "logs"
+#: The workloads at the two edges where raw customer ids arrive (a scoring request, a stream event): the only ones
+#: that may compute pseudonyms. Training, Feast and drift read pseudonymised data and never hold the key.
+PSEUDONYMISING_WORKLOADS: tuple[str, ...] = ("scoring", "ingestor")
 
 
 class SecurityStack(LayerStack):
@@ -25,6 +28,8 @@ class SecurityStack(LayerStack):
             # the workloads layer creates these IRSA roles; the key policy names them ahead, by ARN condition
             signer_roles=(names.workload_role_name(env.name, "training"),),
             verifier_roles=tuple(names.workload_role_name(env.name, account) for account in ("scoring", "drift")),
+            pseudonym_key_id=env.privacy.pseudonym_key_id(env.name),
+            pseudonym_roles=tuple(names.workload_role_name(env.name, account) for account in PSEUDONYMISING_WORKLOADS),
         ))
         audit = env.buckets.get(AUDIT_BUCKET)
         self.audit_trail = AuditTrail(
@@ -44,4 +49,5 @@ class SecurityStack(LayerStack):
                 f"key_{data_class.replace('-', '_')}_arn", self.keys.key(data_class).arn, f"ARN of the {data_class} CMK"
             )
         self.output("signing_key_arn", self.keys.signing.arn, "ARN of the asymmetric key that signs model manifests")
+        self.output("pseudonym_key_arn", self.keys.pseudonym_arn, "ARN of the HMAC key that makes customer pseudonyms")
         self.output("audit_bucket", self.audit_trail.bucket.name, "Object-locked bucket of the CloudTrail audit trail")

@@ -9,15 +9,15 @@ Three things, all derived from the environment's one ``workloads`` spec:
 3. every object of ``modules.workloads.render_workloads(env)`` as a ``kubernetes_manifest``: the same
    objects the gate scanned and the Pulumi engine applies.
 
-| service account | models bucket | data bucket | signing key | Redis AUTH | Kafka                                   |
-|-----------------|---------------|-------------|-------------|------------|-----------------------------------------|
-| scoring         | read          | read        | verify      | read       | write the prediction topic              |
+| service account | models bucket | data bucket | signing key | pseudonym key | Redis AUTH | Kafka                                   |
+|-----------------|---------------|-------------|-------------|---------------|------------|-----------------------------------------|
+| scoring         | read          | read        | verify      | GenerateMac   | read       | write the prediction topic              |
+| ingestor        | -             | read/write  | -           | GenerateMac   | read       | read transactions, write the DLQ, group |
+| feast           | -             | read/write  | -           | -             | read       | -                                       |
+| training        | read/write    | read        | sign        | -             | -          | -                                       |
+| drift           | read          | read/write  | verify      | -             | -          | -                                       |
 
 The scoring role also reads the service's routing key and API-token digests (``ServingSecrets``, made here).
-| ingestor        | -             | read/write  | -           | read       | read transactions, write the DLQ, group |
-| feast           | -             | read/write  | -           | read       | -                                       |
-| training        | read/write    | read        | sign        | -          | -                                       |
-| drift           | read          | read/write  | verify      | -          | -                                       |
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from modules.workloads.manifests import render_workloads
 from stacks.base import LayerStack
 from stacks.compute import ComputeStack
 from stacks.data import DataStack
-from stacks.security import SecurityStack
+from stacks.security import PSEUDONYMISING_WORKLOADS, SecurityStack
 
 def manifest_id(obj: dict[str, Any]) -> str:
     """``DeploymentScoring``, ``NetworkPolicyDefaultDeny``: a construct id per object, stable across renders."""
@@ -83,6 +83,8 @@ class WorkloadsStack(LayerStack):
         keys.grant_sign(roles["training"])
         for account in ("scoring", "drift"):
             keys.grant_verify(roles[account])
+        for account in PSEUDONYMISING_WORKLOADS:
+            keys.grant_generate_mac(roles[account])
         for account in ("scoring", "ingestor", "feast"):
             data.online_store.grant_auth_token_read(roles[account])
         self.serving_secrets = ServingSecrets(self, "ServingSecrets", props=ServingSecretsProps(

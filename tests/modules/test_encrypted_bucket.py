@@ -78,3 +78,47 @@ def test_grant_read_gives_the_role_s3_read_and_kms_decrypt_on_the_bucket_key(sut
 def test_a_non_positive_lock_retention_is_refused(sut):
     with pytest.raises(ConfigError, match="'object_lock_retention_days' must be >= 1"):
         build(sut, object_lock_retention_days=0)
+
+
+def expirations(*pairs):
+    from modules.encrypted_bucket import PrefixExpiration
+
+    return tuple(PrefixExpiration(prefix=prefix, days=days) for prefix, days in pairs)
+
+
+def test_a_bucket_without_expirations_keeps_current_objects_and_is_not_tagged_personal(sut):
+    build(sut)
+    (rule,) = sut.only("aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert "expiration" not in rule
+    assert "personal-data" not in (sut.only("aws_s3_bucket").get("tags") or {})
+
+
+def test_each_personal_data_prefix_expires_its_objects_and_their_noncurrent_versions(sut):
+    build(sut, expirations=expirations(("predictions/", 90), ("offline/", 1825)))
+    rules = {r["id"]: r for r in sut.only("aws_s3_bucket_lifecycle_configuration")["rule"]}
+    assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]  # kept
+    assert rules["expire-personal-data-predictions"] == {
+        "id": "expire-personal-data-predictions", "status": "Enabled", "filter": [{"prefix": "predictions/"}],
+        "expiration": [{"days": 90}], "noncurrent_version_expiration": [{"noncurrent_days": 1}],
+    }
+    assert rules["expire-personal-data-offline"]["expiration"] == [{"days": 1825}]
+    assert sut.only("aws_s3_bucket")["tags"] == {"personal-data": "predictions/ offline/"}
+
+
+def test_expirations_that_cannot_be_enforced_are_refused_all_at_once(sut):
+    from modules.encrypted_bucket import PrefixExpiration
+
+    bad = (PrefixExpiration(prefix="predictions", days=0), PrefixExpiration(prefix="offline/", days=5, noncurrent_days=0),
+           PrefixExpiration(prefix="offline/2025/", days=5))
+    with pytest.raises(ConfigError, match="4 problems") as refused:
+        build(sut, expirations=bad)
+    problems = refused.value.problems
+    assert "'expirations[0]' 'prefix' must be a folder such as 'predictions/' (value: 'predictions')" in problems
+    assert "'expirations[0]' 'days' must be >= 1 (value: 0)" in problems
+    assert "'expirations[1]' 'noncurrent_days' must be >= 1 (value: 0)" in problems
+    assert "'expirations[2]' 'prefix' 'offline/2025/' lies inside ['offline/']: two retentions for one object" in problems
+
+
+def test_personal_data_in_an_object_locked_bucket_is_refused(sut):
+    with pytest.raises(ConfigError, match="'expirations' cannot be combined with 'object_lock_retention_days'"):
+        build(sut, expirations=expirations(("predictions/", 90)), object_lock_retention_days=30)

@@ -83,3 +83,20 @@ def test_grant_client_names_exactly_the_topics_and_group_of_the_role(sut):
     assert statements["WriteTopics"]["Resource"] == [f"arn:aws:kafka:me-central-1:{account}:topic/sahab-test-kafka/*/transactions.dlq"]
     assert statements["ConsumerGroup"]["Resource"] == [f"arn:aws:kafka:me-central-1:{account}:group/sahab-test-kafka/*/sahab-ingestor"]
     assert "kafka-cluster:WriteData" not in statements["ReadTopics"]["Action"]
+
+
+def test_the_brokers_default_topic_retention_is_the_given_days_in_milliseconds(sut):
+    build(sut, topic_retention_days=3)
+    properties = sut.only("aws_msk_configuration")["server_properties"].split("\n")
+    assert "log.retention.ms=259200000" in properties
+    assert not [p for p in properties if p.startswith(("log.retention.hours", "log.retention.minutes"))]
+
+
+def test_the_default_topic_retention_is_a_week_made_explicit(sut):
+    build(sut)
+    assert "log.retention.ms=604800000" in sut.only("aws_msk_configuration")["server_properties"].split("\n")
+
+
+def test_a_topic_retention_under_a_day_is_refused(sut):
+    with pytest.raises(ConfigError, match=r"'topic_retention_days' must be >= 1 \(value: 0\)"):
+        build(sut, topic_retention_days=0)
