@@ -467,7 +467,7 @@ def allow_list_problems(cidrs: list[Any], field: str, *, public: bool) -> list[s
 #: Actions that read, write or unlock data, or hand out a role: never allowed on ``Resource "*"``.
 DATA_PLANE_ACTIONS: tuple[str, ...] = (
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:ReEncryptFrom", "kms:Sign", "secretsmanager:GetSecretValue", "iam:PassRole", "dynamodb:GetItem",
+    "kms:ReEncryptFrom", "kms:Sign", "kms:GenerateMac", "secretsmanager:GetSecretValue", "iam:PassRole", "dynamodb:GetItem",
     "dynamodb:PutItem", "kafka-cluster:ReadData", "kafka-cluster:WriteData", "ssm:GetParameter",
 )
 
@@ -509,9 +509,11 @@ def document_statements(conf: Any) -> list[dict[str, Any]]:
 # ---- KMS key policies: named roles, not the whole account ------------------------------------------
 
 #: What the whole account (every principal IAM allows) must never get from a key policy unless the statement
-#: names the roles (``aws:PrincipalArn``) or the service (``kms:ViaService``) it is for.
+#: names the roles (``aws:PrincipalArn``) or the service (``kms:ViaService``) it is for. ``kms:GenerateMac`` on
+#: the pseudonym key turns a customer id into its pseudonym: whoever holds it can re-identify rows by trying ids.
 KEY_POLICY_SENSITIVE_ACTIONS: tuple[str, ...] = (
     "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant", "kms:Decrypt", "kms:Sign",
+    "kms:GenerateMac",
 )
 _ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::[^:]+:root|\d{12})$")
 _NARROWING_CONDITION_KEYS = frozenset({"aws:principalarn", "kms:viaservice"})
@@ -546,6 +548,94 @@ def key_policy_role_problems(statements: list[dict[str, Any]]) -> list[str]:
             problems.append(f"statement {sid!r} gives {sensitive} to the whole account: name the roles "
                             "(condition aws:PrincipalArn) or the service (kms:ViaService)")
     return problems
+
+
+# ---- retention of personal data (UAE PDPL storage limitation) ---------------------------------------
+
+#: Prefixes of the platform's data bucket that hold personal data. Keep in step with
+#: ``stacks.data.personal_data_expirations`` (a test asserts it).
+PERSONAL_DATA_PREFIXES: tuple[str, ...] = ("predictions/", "offline/")
+#: The longest a replaced or deleted version of personal data may outlive the current object.
+MAX_NONCURRENT_DAYS_OF_PERSONAL_DATA = 30
+#: The longest a Kafka topic without its own ``retention.ms`` may keep records (the broker default's ceiling).
+MAX_TOPIC_RETENTION_DAYS = 30
+_MS_PER_UNIT = {"log.retention.ms": 1, "log.retention.minutes": 60_000, "log.retention.hours": 3_600_000}
+
+
+def _days(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _rule_prefix(rule: dict[str, Any]) -> Any:
+    filters = blocks(rule, "filter")
+    return attr(filters[0], "prefix") if filters else attr(rule, "prefix")
+
+
+def _rule_expires(rule: dict[str, Any]) -> bool:
+    return any(attr(e, "days") or attr(e, "date") for e in blocks(rule, "expiration"))
+
+
+def holds_personal_data(rule: dict[str, Any]) -> bool:
+    """A lifecycle rule that gives objects a retention, or is filtered on one of ``PERSONAL_DATA_PREFIXES``."""
+    return _rule_expires(rule) or _rule_prefix(rule) in PERSONAL_DATA_PREFIXES
+
+
+def lifecycle_rule_problems(rule: dict[str, Any], index: int) -> list[str]:
+    """Why one lifecycle rule lets personal data outlive its retention, or [] when it does not (or holds none).
+
+    A rule holds personal data when it expires objects after days or on a date (they have a retention) or is filtered on
+    one of ``PERSONAL_DATA_PREFIXES``. Such a rule must be enabled, expire current objects, and expire the
+    noncurrent versions an expiry, an overwrite or an erasure leaves behind in a versioned bucket.
+    """
+    if not holds_personal_data(rule):
+        return []  # no retention here (a noncurrent-only or delete-marker rule): not personal data
+    prefix, expires = _rule_prefix(rule), _rule_expires(rule)
+    label = f"rule {attr(rule, 'id') or index!r} (prefix {prefix!r})"
+    problems = []
+    if attr(rule, "status") != "Enabled":
+        problems.append(f"{label} must be 'Enabled' (value: {attr(rule, 'status')!r})")
+    if not expires:
+        problems.append(f"{label} holds personal data but sets no 'expiration' days: its objects are never deleted")
+    noncurrent = blocks(rule, "noncurrent_version_expiration")
+    days = _days(attr(noncurrent[0], "noncurrent_days")) if noncurrent else None
+    if days is None or not 1 <= days <= MAX_NONCURRENT_DAYS_OF_PERSONAL_DATA:
+        problems.append(
+            f"{label} must set 'noncurrent_version_expiration' noncurrent_days between 1 and "
+            f"{MAX_NONCURRENT_DAYS_OF_PERSONAL_DATA} (value: {days!r}): a versioned bucket keeps every expired or "
+            "erased object as a noncurrent version"
+        )
+    return problems
+
+
+def server_properties(text: Any) -> dict[str, str] | None:
+    """``key=value`` lines of an MSK configuration as a dict; None when it is not a literal string."""
+    if not isinstance(text, str) or "${" in text:
+        return None
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def topic_retention_problem(properties: dict[str, str]) -> str | None:
+    """Why the broker's default topic retention is unset, infinite or longer than ``MAX_TOPIC_RETENTION_DAYS``.
+
+    Kafka reads ``log.retention.ms`` first, then ``.minutes``, then ``.hours``; the first one set decides.
+    """
+    ceiling_ms = MAX_TOPIC_RETENTION_DAYS * 24 * 3_600_000
+    for key, unit_ms in _MS_PER_UNIT.items():
+        if key not in properties:
+            continue
+        value = _days(properties[key])
+        if value is None or value < 0:
+            return f"'{key}' is {properties[key]!r}: topics would keep records forever; set at most {ceiling_ms} ms"
+        if value * unit_ms > ceiling_ms:
+            return (f"'{key}' is {properties[key]} ({value * unit_ms / 86_400_000:g} days), longer than "
+                    f"{MAX_TOPIC_RETENTION_DAYS} days: lower it to the stream's retention (privacy.stream_days)")
+        return None
+    return (f"no 'log.retention.ms' (or .minutes, .hours): set it, at most {MAX_TOPIC_RETENTION_DAYS} days, so a topic "
+            "without its own retention.ms does not keep raw events for Kafka's default or longer")
 
 
 # ---- the account-level region guard -------------------------------------------------------------

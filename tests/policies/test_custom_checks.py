@@ -19,6 +19,8 @@ CHECKS_DIR = Path(__file__).resolve().parents[2] / "policies" / "checks"
 SSE = "aws_s3_bucket_server_side_encryption_configuration"
 REPL = "aws_s3_bucket_replication_configuration"
 REDIS = "aws_elasticache_replication_group"
+LIFECYCLE = "aws_s3_bucket_lifecycle_configuration"
+MSK_CONFIG = "aws_msk_configuration"
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,11 @@ EXPECTED: dict[str, Expect] = {
                            {"aws_launch_template.FailNoTagSpecifications", "aws_launch_template.FailInstancesOnly",
                             "aws_launch_template.FailMissingOwner"}),
     "CKV_SAHAB_41": expect("KmsKeyPolicyNamesItsRoles",
-                           {"aws_kms_key.PassNamedAdminsAndServiceUse", "aws_kms_key.PassNamedSigner"},
+                           {"aws_kms_key.PassNamedAdminsAndServiceUse", "aws_kms_key.PassNamedSigner",
+                            "aws_kms_key.PassNamedMacRoles"},
                            {"aws_kms_key.FailAccountRootAdministers", "aws_kms_key.FailAccountRootSigns",
-                            "aws_kms_key.FailDefaultPolicy", "aws_kms_key_policy.FailBareAccountDecrypts"}),
+                            "aws_kms_key.FailDefaultPolicy", "aws_kms_key_policy.FailBareAccountDecrypts",
+                            "aws_kms_key.FailAccountRootMacs"}),
     "CKV_SAHAB_42": expect("OrganizationsRegionGuard",
                            {"aws_organizations_policy.PassGuard", "aws_organizations_policy.PassTagPolicy"},
                            {"aws_organizations_policy.FailForeignRegionAllowed", "aws_organizations_policy.FailWideExemption",
@@ -149,6 +153,20 @@ EXPECTED: dict[str, Expect] = {
     "CKV_SAHAB_45": expect("OnlineStoreKeepsSnapshots",
                            {f"{REDIS}.PassDailySnapshots", "aws_elasticache_serverless_cache.PassServerlessSnapshots"},
                            {f"{REDIS}.FailNoSnapshots", f"{REDIS}.FailZeroRetention"}),
+    # a lifecycle configuration of some other bucket protects neither fail bucket
+    "CKV_SAHAB_46": expect("PersonalDataBucketsExpire",
+                           {"aws_s3_bucket.PassTaggedWithLifecycle", "aws_s3_bucket.PassNotPersonal"},
+                           {"aws_s3_bucket.FailTaggedWithoutLifecycle", "aws_s3_bucket.FailOtherBucketsLifecycle"}),
+    # the pass fixture's noncurrent-only configuration holds no personal data: out of scope, it must not appear
+    "CKV_SAHAB_47": expect("PersonalDataExpiryCoversVersions",
+                           {f"{LIFECYCLE}.PassPersonalPrefixes", f"{LIFECYCLE}.PassWholeBucketRetention"},
+                           {f"{LIFECYCLE}.FailExpiryKeepsVersions", f"{LIFECYCLE}.FailPersonalPrefixNeverExpires",
+                            f"{LIFECYCLE}.FailRuleDisabled", f"{LIFECYCLE}.FailVersionsKeptTooLong"}),
+    "CKV_SAHAB_48": expect("MskTopicRetentionBounded",
+                           {f"{MSK_CONFIG}.PassRetentionMs", f"{MSK_CONFIG}.PassRetentionHours",
+                            f"{MSK_CONFIG}.PassMsWinsOverHours"},
+                           {f"{MSK_CONFIG}.FailNoRetention", f"{MSK_CONFIG}.FailForever",
+                            f"{MSK_CONFIG}.FailNinetyDaysInHours", f"{MSK_CONFIG}.FailNotLiteral"}),
     "CKV_SAHAB_39": expect("RolePoliciesScopeDataPlaneActions",
                            {"aws_iam_role_policy.PassScopedObjects", "aws_iam_role_policy.PassDescribeOnStar",
                             "aws_iam_role_policy.PassDocumentReference"},
@@ -156,7 +174,8 @@ EXPECTED: dict[str, Expect] = {
                             "aws_iam_role_policy.FailNotLiteral", "aws_iam_policy.FailDecryptAndPassRoleOnStar"}),
     "CKV_SAHAB_40": expect("PolicyDocumentsScopeDataPlaneActions",
                            {"data.aws_iam_policy_document.PassScopedKey", "data.aws_iam_policy_document.PassDescribeOnStar"},
-                           {"data.aws_iam_policy_document.FailSecretsOnStar", "data.aws_iam_policy_document.FailEverythingOnStar"}),
+                           {"data.aws_iam_policy_document.FailSecretsOnStar", "data.aws_iam_policy_document.FailEverythingOnStar",
+                            "data.aws_iam_policy_document.FailMacOnStar"}),
     "CKV_SAHAB_36": expect("WorkloadImagesFromResidentEcr",
                            {"Deployment.sahab.pass-tagged", "CronJob.sahab.pass-digest", "Deployment.sahab.pass-init-container"},
                            {"Deployment.sahab.fail-docker-hub", "Deployment.sahab.fail-foreign-ecr", "StatefulSet.sahab.fail-latest",

@@ -137,3 +137,45 @@ def test_split_ranges_and_a_long_list_are_caught_by_the_per_entry_and_total_caps
     assert many == ["'cidrs' admits 327,680 IPv4 addresses in all, more than the 262,144 allowed"]
     assert rules.allow_list_problems(["94.200.0.0/24"], "cidrs", public=True) == []
     assert "is not a CIDR" in rules.allow_list_problems(["94.200.0.1/24"], "cidrs", public=True)[0]  # host bits set
+
+
+@pytest.mark.parametrize(("properties", "problem"), [
+    ("log.retention.ms=604800000", None),
+    ("log.retention.minutes=10080", None),
+    ("log.retention.hours=720", None),
+    ("log.retention.ms=86400000\nlog.retention.hours=100000", None),  # Kafka reads .ms first
+    ("auto.create.topics.enable=false", "no 'log.retention.ms'"),
+    ("log.retention.ms=-1", "keep records forever"),
+    ("log.retention.hours=721", "(30.0417 days), longer than 30 days"),
+    ("log.retention.ms=seven days", "keep records forever"),
+])
+def test_the_brokers_default_topic_retention_must_be_set_and_at_most_thirty_days(properties: str, problem: str | None) -> None:
+    found = rules.topic_retention_problem(rules.server_properties(properties) or {})
+    assert found is None if problem is None else problem in found
+
+
+def test_server_properties_that_are_a_reference_cannot_be_read() -> None:
+    assert rules.server_properties("${var.properties}") is None
+    assert rules.server_properties("# comment\na = b\n") == {"a": "b"}
+
+
+def rule(prefix: str, *, days: int | None = 90, noncurrent: int | None = 1, status: str = "Enabled") -> dict:
+    body: dict = {"id": "r", "status": status, "filter": [{"prefix": prefix}]}
+    if days is not None:
+        body["expiration"] = [{"days": days}]
+    if noncurrent is not None:
+        body["noncurrent_version_expiration"] = [{"noncurrent_days": noncurrent}]
+    return body
+
+
+@pytest.mark.parametrize(("body", "problems"), [
+    (rule("predictions/"), []),
+    (rule("", days=None, noncurrent=90), []),  # the bucket-wide noncurrent rule: no retention, not personal data
+    (rule("predictions/", noncurrent=None), ["must set 'noncurrent_version_expiration'"]),
+    (rule("offline/", days=None), ["sets no 'expiration' days"]),
+    (rule("exports/", noncurrent=31), ["between 1 and 30 (value: 31)"]),
+    (rule("predictions/", status="Disabled"), ["must be 'Enabled'"]),
+])
+def test_a_lifecycle_rule_holding_personal_data_expires_current_and_noncurrent_versions(body: dict, problems: list[str]) -> None:
+    found = rules.lifecycle_rule_problems(body, 0)
+    assert len(found) == len(problems) and all(p in f for p, f in zip(problems, found)), found

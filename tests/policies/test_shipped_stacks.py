@@ -20,7 +20,8 @@ from infra.gate.scan_copy import ScanTarget
 #: (replication, standalone EBS, SNS, SQS, ECR, load balancers) guard resources not shipped yet.
 EXERCISED_BY_SHIPPED_STACKS = {
     f"CKV_SAHAB_{n}"
-    for n in (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 20, 21, 22, 23, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35)
+    for n in (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 20, 21, 22, 23, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+              46, 47, 48)
 }
 
 
