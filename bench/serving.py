@@ -285,7 +285,7 @@ def request_bodies(env, count: int) -> list[bytes]:
     from features.names import TRANSACTIONS_FILE
 
     frame = pd.read_parquet(env.data_path() / "offline" / TRANSACTIONS_FILE)
-    items = payloads_from_frame(frame.sample(count, replace=count > len(frame), random_state=2))
+    items = payloads_from_frame(frame.sample(count, replace=count > len(frame), random_state=2), env)
     return [json.dumps({"transactions": [item]}).encode() for item in items]
 
 
@@ -401,7 +401,7 @@ def read_latencies(store, rows: list[dict[str, str]], reads: int) -> dict[str, A
     transactions = [TransactionIn(**{**example, **row}) for row in rows]
     readers = {
         "get_online_features": lambda i: store.get_online_features(features=service, entity_rows=[rows[i]]).to_dict(),
-        "service_read": lambda i: online.lookup([transactions[i]]),
+        "service_read": lambda i: online.lookup([transactions[i]], [rows[i]["customer_id"]]),
     }
     out: dict[str, Any] = {"reads": reads}
     for name, read in readers.items():

@@ -66,7 +66,7 @@ def throughput(env, connection, folder: Path, events: int, replicas: int) -> dic
 
     env_file = folder / f"{env.name}.yaml"
     env_file.write_text(yaml.safe_dump(env.model_dump(mode="json", exclude_none=True)))
-    ensure_topics(connection, env.streaming)
+    ensure_topics(connection, env)
     log = folder / f"replicas-{replicas}.log"
     processes = [
         subprocess.Popen(replica_command(str(env_file), i, ["--metrics-port", "0"]), stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -124,7 +124,7 @@ def freshness(env, store, connection, rate_per_s: float, seconds: float) -> dict
     from features.ingest.producer import produce_payloads
     from features.ingest.topics import ensure_topics
 
-    ensure_topics(connection, env.streaming)
+    ensure_topics(connection, env)
     count = int(rate_per_s * seconds)
     produced: dict = {}
 

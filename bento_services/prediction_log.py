@@ -6,7 +6,7 @@ live and shadow prediction. Two sinks share one interface:
 | sink  | where                                              | used by                    |
 |-------|----------------------------------------------------|----------------------------|
 | jsonl | ``<data>/predictions/predictions-<day>-<pid>.jsonl`` | local stack (default)      |
-| kafka | topic ``serving.prediction_topic``, keyed by customer | cloud (MSK), any broker   |
+| kafka | topic ``serving.prediction_topic``, keyed by customer pseudonym | cloud (MSK), any broker |
 
 One JSONL file per worker process and UTC day: workers never interleave half-lines in one file,
 and a day's files can be archived as a unit.
@@ -14,10 +14,11 @@ and a day's files can be archived as a unit.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ class PredictionRecord:
     """One scored item. ``features`` are the model inputs as scored (after overrides and defaults)."""
 
     transaction_id: str
-    customer_id: str
+    customer_id: str  # the customer's pseudonym (``features.pseudonyms``), never the raw id
     merchant_id: str
     variant: str
     model_version: str
@@ -79,7 +80,9 @@ class JsonlPredictionSink:
     A batch is written with ``os.write`` on an ``O_APPEND`` descriptor (no user-space buffer). When the
     write fails (a full disk, a read-only folder) the file is cut back to its length before the batch and
     the error is raised: no record of a request that is answered with an error, and none appears later
-    when space returns (a buffered file would write it on its next flush).
+    when space returns (a buffered file would write it on its next flush). Each write holds an ``flock`` on the
+    file, and reopens it if ``rewrite_predictions`` (erasure, retention) replaced it meanwhile, so no record is
+    written to a file that is no longer the log.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -87,14 +90,15 @@ class JsonlPredictionSink:
         self._lock = threading.Lock()
         self._day: str | None = None
         self._fd: int | None = None
+        self._path = directory
 
     def _file_for_today(self) -> int:
         day = datetime.now(UTC).strftime("%Y%m%d")
         if day != self._day or self._fd is None:
             self._close_file()
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"predictions-{day}-{os.getpid()}.jsonl"
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._path = self.directory / f"predictions-{day}-{os.getpid()}.jsonl"
+            self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._day = day
         return self._fd
 
@@ -103,18 +107,36 @@ class JsonlPredictionSink:
             return
         data = "".join(record.to_json() + "\n" for record in records).encode("utf-8")
         with self._lock:
-            fd = self._file_for_today()
-            before = os.lseek(fd, 0, os.SEEK_END)
+            fd = self._locked_file_for_today()
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            except OSError:
+                before = os.lseek(fd, 0, os.SEEK_END)
                 try:
-                    os.ftruncate(fd, before)
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
                 except OSError:
-                    self._close_file()  # the next write reopens; a torn last line is skipped by readers
-                raise
+                    try:
+                        os.ftruncate(fd, before)
+                    except OSError:
+                        self._close_file()  # the next write reopens; a torn last line is skipped by readers
+                        fd = -1
+                    raise
+            finally:
+                if fd >= 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _locked_file_for_today(self) -> int:
+        """Today's file, locked (``flock``) against ``rewrite_predictions``; reopened if a rewrite replaced it."""
+        while True:
+            fd = self._file_for_today()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(self._path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass  # removed by a prune: create it again
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            self._close_file()
 
     def probe(self) -> None:
         """Raise if a write in the log folder fails now (``/readyz``): a few bytes, synced, then removed."""
@@ -222,3 +244,67 @@ def _iter_records(files: Iterable[Path], since: datetime | None, include_shadow:
                 if since is not None and datetime.fromisoformat(record["ts"]) < since:
                     continue
                 yield record
+
+
+@dataclass(frozen=True)
+class RewrittenLog:
+    """One log file that held records to remove: where, how many went, how many stayed."""
+
+    path: Path
+    removed: int
+    kept: int
+
+
+def rewrite_predictions(directory: Path, remove: Callable[[dict[str, Any]], bool]) -> list[RewrittenLog]:
+    """Rewrite every log file holding records ``remove`` selects, without them (and without torn lines).
+
+    Each file is rewritten under its ``flock`` (the writers' lock) to a hidden name and renamed over it, or
+    removed when nothing stays; a server appending to it waits, then reopens the new file. Files with nothing
+    to remove are not touched."""
+    rewritten = []
+    for path in sorted(directory.glob("predictions-*.jsonl")):
+        result = _rewrite_locked(path, remove)
+        if result is not None:
+            rewritten.append(result)
+    return rewritten
+
+
+def _rewrite_locked(path: Path, remove: Callable[[dict[str, Any]], bool]) -> RewrittenLog | None:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    continue  # replaced while we waited for the lock: read the new file
+            except FileNotFoundError:
+                return None
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                lines = handle.read().splitlines(keepends=True)
+            kept = [line for line in lines if not _removed(line, remove)]
+            if len(kept) == len(lines):
+                return None
+            if kept:
+                spare = path.with_name(f".{path.name}.rewrite")
+                spare_fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(spare_fd, "wb") as out:
+                    out.writelines(kept)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(spare, path)
+            else:
+                path.unlink()
+            return RewrittenLog(path, len(lines) - len(kept), len(kept))
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def _removed(line: bytes, remove: Callable[[dict[str, Any]], bool]) -> bool:
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return True  # a torn line (a killed worker): readers skip it, so nothing is lost, and it may hold an id
+    return not isinstance(record, dict) or remove(record)

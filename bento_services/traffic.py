@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from environments import Environment
 from features.names import REQUEST_FIELDS
 
 #: Retries of a request the server shed with 503 (50, 100, 200 ms apart).
@@ -45,10 +46,17 @@ class TrafficSummary:
         return self.by_variant[variant] / answered if answered else 0.0
 
 
-def payloads_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Request items from transaction rows (the generator's columns): JSON-ready plain values."""
+def payloads_from_frame(frame: pd.DataFrame, env: Environment) -> list[dict[str, Any]]:
+    """Request items from offline transaction rows (the generator's columns): JSON-ready plain values.
+
+    The rows hold customer pseudonyms; a card switch sends the raw id, so each is mapped back through the
+    generated customers (``training.data.offline.raw_customer_ids``): the service pseudonymises it again."""
+    from training.data.offline import raw_customer_ids
+
+    raw = raw_customer_ids(env)
     items = frame[list(PAYLOAD_FIELDS)].to_dict(orient="records")
     for item in items:
+        item["customer_id"] = raw[item["customer_id"]]
         item["amount_aed"] = float(item["amount_aed"])
         item["event_timestamp"] = pd.Timestamp(item["event_timestamp"]).isoformat()
         item["is_cross_border"] = bool(item["is_cross_border"])

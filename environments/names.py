@@ -25,6 +25,10 @@ BACKUP_VAULT = "backup"
 BACKUP_COPY_VAULT = "backup-copy"
 #: Concern of the Feast online store (the ElastiCache replication group).
 ONLINE_STORE = "online"
+#: Prefixes of the data bucket that hold personal data (pseudonymous, per customer): the offline feature tables
+#: and training data (``features.store``), and the prediction log. Each has a retention (``privacy``).
+OFFLINE_PREFIX = "offline/"
+PREDICTIONS_PREFIX = "predictions/"
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ class PrivacyConfig(SettingsModel):
         f"(event time). At least {STREAM_HISTORY_DAYS}, the windows' span. Default: 30.",
     )
     stream_days: int = Field(
-        default=7, ge=1,
-        description="The transactions topic (raw events as the producers send them). Default: 7.",
+        default=7, ge=1, le=30,
+        description="The transactions topic (raw events as the producers send them), and the brokers' default for "
+        "any topic (MSK's log.retention.ms; the gate allows at most 30 days, CKV_SAHAB_48). Default: 7.",
     )
     dlq_days: int = Field(
         default=7, ge=1,

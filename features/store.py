@@ -150,7 +150,7 @@ def offline_store_uri(env: Environment, cloud: CloudStoreSettings | None = None)
     """The folder (local) or S3 prefix (cloud) holding the offline parquet tables."""
     settings = cloud_settings(env, cloud)
     if settings is not None:
-        return f"s3://{settings.data_bucket}/offline"
+        return f"s3://{settings.data_bucket}/{names.OFFLINE_PREFIX.rstrip('/')}"  # the prefix the data stack expires
     return str(env.paths.offline)
 
 

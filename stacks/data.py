@@ -24,8 +24,8 @@ def personal_data_expirations(privacy: PrivacyConfig) -> tuple[PrefixExpiration,
     the prediction log (``predictions/``) and the offline feature tables and training data (``offline/``,
     ``features.store``)."""
     return (
-        PrefixExpiration(prefix="predictions/", days=privacy.prediction_log_days),
-        PrefixExpiration(prefix="offline/", days=privacy.offline_days),
+        PrefixExpiration(prefix=names.PREDICTIONS_PREFIX, days=privacy.prediction_log_days),
+        PrefixExpiration(prefix=names.OFFLINE_PREFIX, days=privacy.offline_days),
     )
 
 

@@ -106,6 +106,7 @@ def build_scorer(
     sink: PredictionSink | None = None,
 ) -> Scorer:
     """Everything the service needs, from the environment file."""
+    from features.pseudonyms import pseudonymiser_for
     from features.store import feature_store_for
 
     logger = serving_logger()
@@ -120,4 +121,5 @@ def build_scorer(
         metrics=metrics or serving_metrics(),
         score_threshold=env.serving.score_threshold,
         logger=logger,
+        pseudonymise=pseudonymiser_for(env),
     )

@@ -36,6 +36,7 @@ from typing import Any
 
 from bento_services.fraud_scoring.schemas import TransactionIn
 from features.aggregations import RECENT_EVENT_COLUMNS, customer_features_at
+from features.pseudonyms import CUSTOMER_ID
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,15 @@ class OnlineFeatures:
             )
         return list(groups.values())
 
-    def lookup(self, transactions: Sequence[TransactionIn]) -> list[ItemFeatures]:
-        """Features for each transaction, in order; one online-store read per feature view for the whole batch."""
+    def lookup(self, transactions: Sequence[TransactionIn], customers: Sequence[str]) -> list[ItemFeatures]:
+        """Features for each transaction, in order; one online-store read per feature view for the whole batch.
+
+        ``customers`` are the transactions' customer pseudonyms (``features.pseudonyms``): the store is keyed by
+        them, and a request's raw ``customer_id`` is never used to read it."""
         stored: dict[str, list[Any]] = {}
         for read in self.reads:
-            stored.update(self._read(read, [getattr(t, read.join_key) for t in transactions]))
+            ids = list(customers) if read.join_key == CUSTOMER_ID else [getattr(t, read.join_key) for t in transactions]
+            stored.update(self._read(read, ids))
         items = []
         for i, transaction in enumerate(transactions):
             values: dict[str, float | None] = {}

@@ -30,7 +30,7 @@ class TransactionIn(BaseModel):
         default_factory=lambda: f"req-{uuid.uuid4().hex[:16]}", min_length=1, max_length=128,
         description="Caller's id, echoed back. Default: a generated req-<hex> id.",
     )
-    customer_id: str = Field(min_length=1, max_length=64, description="Card holder, e.g. c000123; routes the A/B split.")
+    customer_id: str = Field(min_length=1, max_length=64, description="Card holder, e.g. c000123. Replaced on arrival by its keyed pseudonym, which routes the A/B split, reads the features and is logged; the raw id is never stored.")
     merchant_id: str = Field(min_length=1, max_length=64, description="Merchant, e.g. m0042.")
     event_timestamp: AwareDatetime = Field(
         default_factory=lambda: datetime.now(UTC),

@@ -27,6 +27,7 @@ from bento_services.fraud_scoring.schemas import RoutingState, TransactionIn, Tr
 from bento_services.prediction_log import PredictionRecord, PredictionSink
 from bento_services.routing import Router
 from features.names import REQUEST_FIELDS
+from features.pseudonyms import Pseudonymiser
 
 def model_record(transaction: TransactionIn, features: ItemFeatures) -> dict[str, Any]:
     """The model-input record of one transaction: request fields + stored (or default/overridden) features."""
@@ -48,9 +49,12 @@ class Scorer:
         metrics: ServingMetrics,
         score_threshold: float,
         logger: logging.Logger,
+        pseudonymise: Pseudonymiser,
         health: DependencyHealth | None = None,
     ) -> None:
+        """``pseudonymise``: the environment's customer pseudonyms; routing, the online read and the log use them."""
         self.models = models
+        self.pseudonymise = pseudonymise
         self.router = router
         self.features = features
         self.sink = sink
@@ -66,9 +70,10 @@ class Scorer:
     def score(self, transactions: Sequence[TransactionIn]) -> list[TransactionScore]:
         started = time.perf_counter()
         self.router.refresh()
-        looked_up = self.lookup(transactions)
+        customers = self.pseudonymise.many(t.customer_id for t in transactions)  # the raw id goes no further
+        looked_up = self.lookup(transactions, customers)
         records = [model_record(t, f) for t, f in zip(transactions, looked_up, strict=True)]
-        routed = [self.router.assign(t.customer_id) for t in transactions]
+        routed = [self.router.assign(customer) for customer in customers]
 
         scores = np.zeros(len(transactions))
         answered_by = list(routed)
@@ -90,13 +95,13 @@ class Scorer:
 
         latency_ms = (time.perf_counter() - started) * 1000.0
         answers = self._answers(transactions, looked_up, scores, answered_by, fallback_from)
-        self._log(transactions, looked_up, records, answers, shadow_scores, latency_ms)
+        self._log(transactions, customers, looked_up, records, answers, shadow_scores, latency_ms)
         return answers
 
-    def lookup(self, transactions: Sequence[TransactionIn]) -> list[ItemFeatures]:
+    def lookup(self, transactions: Sequence[TransactionIn], customers: Sequence[str]) -> list[ItemFeatures]:
         """The online features, or ``DependencyUnavailable`` (never a score on default features)."""
         try:
-            looked_up = self.features.lookup(transactions)
+            looked_up = self.features.lookup(transactions, customers)
         except Exception as exc:  # noqa: BLE001 - any store failure is the store's, answered 503
             raise self.health.failed(ONLINE_STORE, exc) from exc
         self.health.succeeded(ONLINE_STORE)
@@ -109,7 +114,7 @@ class Scorer:
         A model that fails here is reported, not fatal: BentoML would respawn a failing worker forever, and a
         failing variant is handled at run time (fallback answers, canary rollback).
         """
-        records = [model_record(example, self.features.lookup([example])[0])]
+        records = [model_record(example, self.features.lookup([example], self.pseudonymise.many([example.customer_id]))[0])]
         for name, model in self.models.items():
             try:
                 model.score(records)
@@ -168,11 +173,11 @@ class Scorer:
                                             shadow="false").inc(count)
         return answers
 
-    def _log(self, transactions, looked_up, records, answers, shadow_scores, latency_ms: float) -> None:
+    def _log(self, transactions, customers, looked_up, records, answers, shadow_scores, latency_ms: float) -> None:
         log: list[PredictionRecord] = []
         shadow = self.router.shadow
         for i, (transaction, answer) in enumerate(zip(transactions, answers, strict=True)):
-            common = dict(transaction_id=transaction.transaction_id, customer_id=transaction.customer_id,
+            common = dict(transaction_id=transaction.transaction_id, customer_id=customers[i],
                           merchant_id=transaction.merchant_id, latency_ms=latency_ms, features=records[i],
                           unknown_entities=looked_up[i].unknown_entities)
             log.append(PredictionRecord(variant=answer.variant, model_version=answer.model_version,

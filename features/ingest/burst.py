@@ -57,7 +57,7 @@ def stream_burst(
     """
     seed = seed if seed is not None else time.time_ns() % 1_000_000_007
     connection = connection_for(env)
-    ensure_topics(connection, env.streaming)
+    ensure_topics(connection, env)
     started = time.monotonic()
     data = env.data if customers is None else env.data.model_copy(update={"customers": customers})
     events = synthetic_events(data, n_events, seed=seed, id_prefix=f"burst-{seed}", drift=drift)

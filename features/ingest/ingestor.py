@@ -2,7 +2,8 @@
 
 The pipeline is one stateful step and one sink (see ``history`` and ``sink``):
 
-    transactions ──► CustomerHistoryStep (state per partition, keyed by customer; RocksDB + changelog topic)
+    transactions ──► key: raw customer id → its pseudonym (``pseudonymous_keys``)
+                 ──► CustomerHistoryStep (state per partition, keyed by customer; RocksDB + changelog topic)
                  ──► OutcomeSink: dead letters → DLQ (confirmed), online rows → Feast, offline rows → a file per partition
                  ──► checkpoint: changelog produced, offsets committed (every ``streaming.commit_interval_s`` or batch)
 
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,12 @@ from features.ingest.history import CustomerHistoryStep, Outcome, seed_lookup
 from features.ingest.metrics import IngestMetrics
 from features.ingest.offline import PartitionFileSink, sink_for_source
 from features.ingest.producer import EventProducer
-from features.ingest.seeding import recorded_events_since
+from features.ingest.pseudonymous_keys import keyed_by_pseudonym
+from features.ingest.seeding import recorded_entries_since
 from features.ingest.sink import OutcomeSink
 from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_VIEW as FEATURE_VIEW
+from features.pseudonyms import pseudonymiser_for
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ class IngestSummary:
     applied: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    erasures: int = 0  # erasure requests read (``erasure_requests``), one per partition and customer
+    erased_histories: int = 0  # of those, the ones whose partition held the customer's history (deleted)
     batches: int = 0
     offline_rows: int = 0
     seconds: float = 0.0
@@ -112,7 +117,7 @@ class Ingestor:
         self.state_dir = state_dir or state_dir_for(env, self.group_id)
         if not env.is_cloud:
             _refuse_durable_local_broker(env)
-        ensure_topics(self.connection, self.streaming)
+        ensure_topics(self.connection, env)
         self._summary = IngestSummary()
         self._last_message_at = time.monotonic()
         self._next_offsets: dict[int, int] = {}
@@ -148,8 +153,10 @@ class Ingestor:
             processing_guarantee="at-least-once",
         )
         topic = self.app.topic(self.streaming.topic, value_deserializer="bytes", key_deserializer="bytes")
-        history = CustomerHistoryStep(self._seed())
-        outcomes = self.app.dataframe(topic).apply(history, stateful=True, metadata=True)
+        pseudonymise = pseudonymiser_for(env)
+        history = CustomerHistoryStep(self._seed(), pseudonymise, timedelta(days=env.privacy.ingestor_state_days))
+        events = keyed_by_pseudonym(self.app.dataframe(topic), pseudonymise)
+        outcomes = events.apply(history, stateful=True, metadata=True)
         outcomes.sink(
             OutcomeSink(
                 store=store,
@@ -271,9 +278,10 @@ class Ingestor:
     def _written(self, outcomes: Sequence[Outcome], readable_at: datetime) -> None:
         """Count one written batch (its offsets commit right after the other partitions' batches)."""
         summary = self._summary
-        counts = {"applied": 0, "duplicate": 0, "dead": 0}
+        counts = {"applied": 0, "duplicate": 0, "dead": 0, "erased": 0}
         for outcome in outcomes:
             counts[outcome.kind] += 1
+            summary.erased_histories += outcome.held_history
             if outcome.kind == "applied" and outcome.event is not None:
                 age_s = (readable_at - outcome.event.event_timestamp).total_seconds()
                 self.metrics.freshness_seconds.observe(age_s)
@@ -282,11 +290,13 @@ class Ingestor:
         summary.applied += counts["applied"]
         summary.duplicates += counts["duplicate"]
         summary.dead_lettered += counts["dead"]
+        summary.erasures += counts["erased"]
         summary.offline_rows += counts["applied"]
         summary.batches += 1
         self.metrics.events.labels(outcome="applied").inc(counts["applied"])
         self.metrics.events.labels(outcome="duplicate").inc(counts["duplicate"])
         self.metrics.events.labels(outcome="dead_lettered").inc(counts["dead"])
+        self.metrics.events.labels(outcome="erasure_request").inc(counts["erased"])
         if self._progress is not None:
             self._progress(summary)
 
@@ -343,9 +353,9 @@ class Ingestor:
     def _seed(self) -> Callable[[str], list]:
         """Recorded transactions inside the retention, the start of each customer's history (``seeding``)."""
         since = self.clock() - rolling.RETENTION
-        events, source = recorded_events_since(self.env, since)
-        log.info("customers new to the stream start from %d recorded transactions since %s (%s)", len(events), since, source)
-        return seed_lookup(events)
+        recorded, source = recorded_entries_since(self.env, since)
+        log.info("customers new to the stream start from %d recorded transactions since %s (%s)", len(recorded), since, source)
+        return seed_lookup(recorded)
 
 
 def committed_offsets(

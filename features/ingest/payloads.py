@@ -11,6 +11,7 @@ from pathlib import Path
 from features.ingest.events import event_from_record
 from features.ingest.producer import Payload
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
+from features.pseudonyms import is_pseudonym
 from environments import Environment
 from environments.errors import ConfigError
 
@@ -32,19 +33,29 @@ def replay_payloads(path: Path, *, limit: int | None = None, shift_to_now: bool 
 
     ``shift_to_now`` moves every timestamp by the same whole number of days so the newest lands
     today: the Dubai ``hour`` stays true, and the features are fresh enough for the online store's TTL.
+    The file is read and checked here, before anything is produced; the events come lazily.
     """
     import pandas as pd
 
     if not path.is_file():
         raise ConfigError(f"no transactions file {path}; generate one with `sahab data generate` or pass --replay PATH")
     frame = pd.read_parquet(path).sort_values("event_timestamp", kind="stable")
+    if len(frame) and is_pseudonym(frame["customer_id"].iloc[0]):
+        raise ConfigError(
+            f"{path} holds customer pseudonyms (a Sahab offline table), not the raw ids producers send; replay a "
+            "transactions file from the source system, or produce synthetic events (leave out --replay)"
+        )
     if limit is not None:
         frame = frame.head(limit)
     shift = timedelta(0)
     if shift_to_now and len(frame):
         newest = frame["event_timestamp"].max().to_pydatetime()
         shift = timedelta(days=(datetime.now(UTC) - newest).days)
-    for record in frame.to_dict("records"):
+    return _recorded_events(frame.to_dict("records"), shift)
+
+
+def _recorded_events(records: list[dict], shift: timedelta) -> Iterator[Payload]:
+    for record in records:
         record["event_timestamp"] = record["event_timestamp"].to_pydatetime() + shift
         event = event_from_record(record)
         yield event.key, event.to_json_bytes(), None

@@ -64,11 +64,15 @@ class EventProducer:
         )
         self._producer.poll(0)  # serves the IAM token callback before the first message
 
-    def send(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]] | None = None) -> None:
-        """Queue one message; when the local queue is full, wait for deliveries rather than drop it."""
+    def send(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]] | None = None, *, partition: int = -1
+    ) -> None:
+        """Queue one message (to ``partition``, or where the key's hash sends it); when the local queue is full,
+        wait for deliveries rather than drop it."""
         while True:
             try:
-                self._producer.produce(self.topic, value=value, key=key, headers=headers, on_delivery=self._delivered)
+                self._producer.produce(self.topic, value=value, key=key, headers=headers, partition=partition,
+                                       on_delivery=self._delivered)
                 break
             except BufferError:
                 self._producer.poll(0.05)

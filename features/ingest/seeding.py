@@ -15,8 +15,10 @@ from datetime import datetime
 
 import pandas as pd
 
-from features.ingest.events import TransactionEventV1, event_from_record
+from features.aggregations import recent_event
+from features.ingest.history import Entry
 from features.names import TIMESTAMP_FIELD, TRANSACTIONS_FILE
+from features.pseudonyms import CUSTOMER_ID, is_pseudonym
 from features.store import CloudStoreSettings, cloud_settings, offline_store_uri, read_offline_table
 from environments import Environment
 from environments.errors import ConfigError
@@ -27,22 +29,29 @@ log = logging.getLogger(__name__)
 NO_RECORDED_TRANSACTIONS = "none"
 
 
-def recorded_events_since(
+def recorded_entries_since(
     env: Environment, since: datetime, cloud: CloudStoreSettings | None = None
-) -> tuple[list[TransactionEventV1], str]:
-    """The offline store's transactions at or after ``since`` as stream events, and where they came from.
+) -> tuple[list[tuple[str, Entry]], str]:
+    """The offline store's transactions at or after ``since`` as ``(customer pseudonym, history entry)`` pairs, and
+    where they came from.
 
-    A recorded row the event contract refuses is left out with a warning: the stream would refuse it too.
+    A row whose customer is not a pseudonym is left out with a warning: the table was written around the edge
+    (``features.pseudonyms``), and seeding a state with a raw id would store it.
     """
     settings = cloud_settings(env, cloud)  # outside the try: bad SAHAB_* settings must fail, not seed nothing
     try:
         frame = read_offline_table(env, TRANSACTIONS_FILE, settings, filters=[(TIMESTAMP_FIELD, ">=", pd.Timestamp(since))])
     except ConfigError:  # read_offline_table's only ConfigError: no table yet, so nothing was recorded
         return [], NO_RECORDED_TRANSACTIONS
-    events = []
+    recorded = []
+    skipped = 0
     for record in frame.to_dict("records"):
-        try:
-            events.append(event_from_record(record))
-        except ValueError as exc:
-            log.warning("not seeding transaction %s: %s", record.get("transaction_id"), exc)
-    return events, f"{offline_store_uri(env, settings)}/{TRANSACTIONS_FILE}"
+        if not is_pseudonym(record[CUSTOMER_ID]):
+            skipped += 1
+            continue
+        moment, amount, flags = recent_event(record)
+        recorded.append((record[CUSTOMER_ID], [moment, amount, str(record["transaction_id"]), flags]))
+    if skipped:
+        log.warning("not seeding %d recorded transactions whose customer is not a pseudonym: the offline table must be "
+                    "written through features.pseudonyms", skipped)
+    return recorded, f"{offline_store_uri(env, settings)}/{TRANSACTIONS_FILE}"

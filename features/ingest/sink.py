@@ -9,6 +9,9 @@ offset (by this replica after a restart, or by the partition's next owner). Per 
 2. the online store gets one row per customer, as of their latest event (retried briefly);
 3. the offline store gets the batch's rows as one file of this partition (``offline``).
 
+An erasure request in the batch (``erasure_requests``) drops the customer's rows that came before it and
+removes their online row, unless a later event of the batch wrote a new one.
+
 A re-read batch writes the same values again (the state it is computed from was not committed either),
 so at least once delivery never doubles a count. A failure in any step raises ``CommandFailed`` with a
 one-line reason, which ends the command with exit 1.
@@ -28,10 +31,11 @@ from quixstreams.sinks.base.item import SinkItem
 
 from environments.errors import CommandFailed
 from features.ingest.dlq import SourceMessage, dead_letter
-from features.ingest.history import Outcome, latest_rows
+from features.ingest.history import ENTITY_COLUMN, Outcome, latest_rows
 from features.ingest.metrics import IngestMetrics
 from features.ingest.offline import PartitionFileSink
 from features.ingest.producer import EventProducer
+from features.online_erasure import erase_online
 from features.names import CUSTOMER_TRANSACTIONS_PUSH_SOURCE as PUSH_SOURCE
 from features.names import TIMESTAMP_FIELD
 
@@ -71,9 +75,11 @@ class OutcomeSink(BatchingSink):
         items: list[SinkItem] = list(batch)
         outcomes: list[Outcome] = [item.value for item in items]
         self._dead_letter(batch, [item for item in items if item.value.kind == "dead"])
-        applied = [outcome for outcome in outcomes if outcome.kind == "applied"]
+        applied, erased = after_erasures(outcomes)
         if applied:
             self._push_online(latest_rows(applied))
+        for customer in erased:
+            erase_online(self.store, customer)
         written = self.offline.write(
             batch.topic, batch.partition, batch.start_offset, [outcome.offline_row for outcome in applied]
         )
@@ -125,3 +131,13 @@ class OutcomeSink(BatchingSink):
                     ) from None
                 log.warning("online write failed (attempt %d): %s", attempt, exc)
                 time.sleep(0.2 * attempt)
+
+
+def after_erasures(outcomes: Sequence[Outcome]) -> tuple[list[Outcome], list[str]]:
+    """The applied outcomes not followed by an erasure of their customer in the same batch, and the customers
+    whose last outcome in the batch is an erasure (their online row must go)."""
+    last_erasure = {o.erased: i for i, o in enumerate(outcomes) if o.kind == "erased" and o.erased is not None}
+    applied = [o for i, o in enumerate(outcomes)
+               if o.kind == "applied" and i > last_erasure.get(o.online_row[ENTITY_COLUMN] if o.online_row else "", -1)]
+    rewritten = {o.online_row[ENTITY_COLUMN] for o in applied if o.online_row}
+    return applied, [customer for customer in last_erasure if customer not in rewritten]

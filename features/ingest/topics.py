@@ -11,29 +11,31 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from features.ingest.connection import KafkaConnection
-from environments import StreamingConfig
+from environments import Environment
 from environments.errors import CommandFailed
 
 #: The dead-letter topic keeps arrival order in one partition; it carries only the rare bad event.
 DLQ_PARTITIONS = 1
 
-#: Retention of both topics, stated at creation (Kafka's default, 7 days): Quix Streams reads the input
-#: topic's ``retention.ms`` to configure its changelogs, and Tansu describes only the configs a topic was
-#: created with.
-TOPIC_CONFIG = {"retention.ms": str(7 * 24 * 3600 * 1000)}
 
-
-def ensure_topics(connection: KafkaConnection, streaming: StreamingConfig, *, timeout_s: float = 15.0) -> list[str]:
+def ensure_topics(connection: KafkaConnection, env: Environment, *, timeout_s: float = 15.0) -> list[str]:
     """Create ``streaming.topic`` and ``streaming.dlq_topic`` unless they exist; return those created.
+
+    Each with the ``retention.ms`` of its data class (``privacy.stream_days``, ``privacy.dlq_days``: raw events,
+    personal data), stated at creation: Quix Streams reads the input topic's ``retention.ms`` to configure its
+    changelogs, and Tansu describes only the configs a topic was created with.
 
     Replication is left to the broker's default (``-1``): 1 on the local broker, the cluster's
     ``default.replication.factor`` (3 on a three-AZ MSK) in the cloud.
     """
+    streaming, privacy = env.streaming, env.privacy
     admin = AdminClient({**connection.client_config(), "client.id": "sahab-topics"})
     admin.poll(0)  # serves the IAM token callback before the first request
     wanted = [
-        NewTopic(streaming.topic, num_partitions=streaming.partitions, config=TOPIC_CONFIG),
-        NewTopic(streaming.dlq_topic, num_partitions=DLQ_PARTITIONS, config=TOPIC_CONFIG),
+        NewTopic(streaming.topic, num_partitions=streaming.partitions,
+                 config={"retention.ms": str(privacy.days_ms(privacy.stream_days))}),
+        NewTopic(streaming.dlq_topic, num_partitions=DLQ_PARTITIONS,
+                 config={"retention.ms": str(privacy.days_ms(privacy.dlq_days))}),
     ]
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():

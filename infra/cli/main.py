@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "infra.cli.diff_cmd",
     "infra.cli.deploy_cmd",
     "infra.cli.ml_cmd",
+    "infra.cli.privacy_cmd",
     "infra.cli.stream_cmd",
     "infra.cli.models_cmd",
     "infra.cli.serve_cmd",

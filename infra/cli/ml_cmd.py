@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from features.store import CloudStoreSettings
 
 console = Console()
-data_app = typer.Typer(help="Synthetic transaction data for the offline store.", no_args_is_help=True)
+data_app = typer.Typer(help="The offline store's data: generate it; erase a customer, prune by retention (personal data).", no_args_is_help=True)
 features_app = typer.Typer(help="The Feast feature repository: register it, load the online store.", no_args_is_help=True)
 
 EnvOption = Annotated[str, typer.Option("--env", help="Environment name (environments/<env>.yaml) or a YAML path.")]
@@ -76,7 +76,7 @@ def generate_command(
 def apply_command(env_name: EnvOption = "local", outputs: OutputsOption = None) -> None:
     """Render feature_store.yaml for the environment and register entities, views and the feature service."""
     env = load_environment(env_name)
-    cloud = _cloud_settings(env, outputs)
+    cloud = cloud_settings_option(env, outputs)
     from features.store import apply, feature_repo_dir
 
     with console.status("applying the feature repository"):
@@ -97,7 +97,7 @@ def materialize_command(
 ) -> None:
     """Load the latest feature values from the offline store into the online store."""
     env = load_environment(env_name)
-    cloud = _cloud_settings(env, outputs)
+    cloud = cloud_settings_option(env, outputs)
     from features.store import materialize
 
     with console.status("materialising features into the online store"):
@@ -211,7 +211,7 @@ def _require_local(env: Environment, command: str) -> None:
         )
 
 
-def _cloud_settings(env: Environment, outputs: Path | None) -> CloudStoreSettings | None:
+def cloud_settings_option(env: Environment, outputs: Path | None) -> CloudStoreSettings | None:
     if not env.is_cloud:
         if outputs is not None:
             raise ConfigError(f"'--outputs' is for cloud environments; '{env.name}' is local")

@@ -45,13 +45,13 @@ def produce_command(
     from features.ingest.payloads import replay_payloads, synthetic_payloads
     from features.ingest.topics import ensure_topics
 
-    connection = connection_for(env)
-    ensure_topics(connection, env.streaming)
     if replay is not None:
         payloads = replay_payloads(replay, limit=count, shift_to_now=shift_to_now)
     else:
         seed = seed if seed is not None else time.time_ns() % 1_000_000_007
         payloads = synthetic_payloads(env, count, seed=seed, drift=drift, malformed_fraction=malformed_fraction)
+    connection = connection_for(env)
+    ensure_topics(connection, env)
     with console.status(f"Producing to {env.streaming.topic!r} on {connection.bootstrap_servers}..."):
         summary = produce_payloads(connection, env.streaming.topic, payloads, rate_per_s=rate)
     console.print(

@@ -62,6 +62,16 @@ CONTROLS: tuple[Control, ...] = (
         check_ids=("CKV_SAHAB_5", "CKV_SAHAB_6"),
     ),
     Control(
+        control_id="PDPL-STORAGE-LIMITATION",
+        framework=PDPL,
+        title="Storage limitation: personal data is kept no longer than its purpose needs",
+        requires="Every store of (pseudonymous) personal data has a retention the platform enforces: lifecycle "
+        "expiry on the data bucket's personal-data prefixes, old versions included, and a bounded topic retention "
+        "on the brokers (docs/privacy.md).",
+        resource_types=("aws_s3_bucket_lifecycle_configuration", "aws_msk_configuration"),
+        check_ids=("CKV_SAHAB_46", "CKV_SAHAB_47", "CKV_SAHAB_48"),
+    ),
+    Control(
         control_id="ISO-A.5.23",
         framework=ISO,
         title="Information security for use of cloud services",

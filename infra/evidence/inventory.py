@@ -108,14 +108,16 @@ def _each(value: Any) -> list[Mapping[str, Any]]:
 # ---- sections ---------------------------------------------------------------------------------------------
 
 def keys(index: StackIndex) -> InventorySection:
-    """Every KMS key with its alias and rotation (asymmetric keys cannot rotate automatically: said so, not red)."""
+    """Every KMS key with its alias and rotation (asymmetric and HMAC keys cannot rotate automatically: said so,
+    not red; the pseudonym key's rotation decision is in docs/privacy.md)."""
     items = []
     for key in index.blocks("aws_kms_key"):
         spec = str(key.body.get("customer_master_key_spec", "SYMMETRIC_DEFAULT"))
         symmetric = spec == "SYMMETRIC_DEFAULT"
         rotation_on = bool(key.body.get("enable_key_rotation"))
         if not symmetric:
-            rotation = f"not applicable: KMS does not rotate asymmetric keys ({spec}) automatically"
+            kind = "HMAC" if spec.startswith("HMAC_") else "asymmetric"
+            rotation = f"not applicable: KMS does not rotate {kind} keys ({spec}) automatically"
         elif rotation_on:
             rotation = f"on, every {key.body.get('rotation_period_in_days', 365)} days"
         else:

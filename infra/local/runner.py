@@ -208,7 +208,7 @@ def _send(run: StackRun, frame: pd.DataFrame, label: str, *, replay: bool):
     candidates = replayable(frame, feature_store_for(run.env)) if replay else frame
     sample = candidates.sample(min(run.traffic, len(candidates)), random_state=int(time.time()) % 100_000)
     run.say(f"sending {len(sample)} {label} transactions")
-    return send_transactions(run.facts["server"].url, payloads_from_frame(sample))
+    return send_transactions(run.facts["server"].url, payloads_from_frame(sample, run.env))
 
 
 #: The local stack, in order. Call sites for the other engineers' steps are marked below.

@@ -14,6 +14,7 @@ import onnxruntime as ort
 
 from features.aggregations import RECENT_EVENT_COLUMNS, customer_features_at
 from features.names import DUBAI, FRAUD_MODEL_FEATURE_SERVICE, REQUEST_FIELDS
+from features.pseudonyms import pseudonymiser_for
 from features.store import feature_store_for
 from environments import Environment
 from training.preprocessing import Preprocessor
@@ -22,9 +23,9 @@ from training.registry import resolve_version
 
 def online_records(env: Environment, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Model-input records: request fields (hour from the timestamp) + the online store's features at each item's
-    time (None where unknown) + overrides."""
+    time (None where unknown; read by the customer's pseudonym, as the store is keyed) + overrides."""
     store = feature_store_for(env)
-    rows = {"customer_id": [i["customer_id"] for i in items], "merchant_id": [i["merchant_id"] for i in items]}
+    rows = {"customer_id": pseudonymiser_for(env).many(i["customer_id"] for i in items), "merchant_id": [i["merchant_id"] for i in items]}
     found = store.get_online_features(features=store.get_feature_service(FRAUD_MODEL_FEATURE_SERVICE),
                                       entity_rows=rows).to_dict()
     records = []

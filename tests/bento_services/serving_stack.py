@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from features.pseudonyms import LOCAL_KEY_FILE, pseudonymiser_for
 from environments import DataConfig, Environment, TrainingConfig, load_environment, parse_environment
 
 TINY_DATA = DataConfig(customers=300, merchants=40, days=14)
@@ -50,6 +51,7 @@ def build_tiny_stack(root: Path) -> TinyStack:
     # every run, so tests that compare a variant's logged scores with its reference are reproducible.
     env.paths.keys.mkdir(parents=True, exist_ok=True)
     (env.paths.keys / "routing.key").write_text("tiny-stack-test-routing-key\n")
+    (env.paths.keys / LOCAL_KEY_FILE).write_bytes(b"tiny-stack-test-pseudonym-key-32")  # the same pseudonyms each run
     run = StackRun(env)
     for step in (generate_data, feast_apply, feast_materialize, train_versions):
         step(run)
@@ -113,3 +115,8 @@ def register_failing_version(env: Environment, work_dir: Path) -> str:
         features=good.manifest.features, data_snapshot_sha256=good.manifest.data_snapshot_sha256,
     )
     return version.version_id
+
+
+def pseudonyms_of(env: Environment, transactions: list[Any]) -> list[str]:
+    """The customer pseudonyms of request items, as the service derives them (the online store's keys)."""
+    return pseudonymiser_for(env).many(t.customer_id for t in transactions)

@@ -9,9 +9,11 @@ including the request's hour.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pytest
-from serving_stack import TinyStack
+from serving_stack import TinyStack, pseudonyms_of
 
 from bento_services.fraud_scoring.online_features import OnlineFeatures
 from bento_services.fraud_scoring.schemas import TransactionIn
@@ -23,18 +25,19 @@ from training.dataset import historical_rows
 
 
 @pytest.fixture(scope="module")
-def replayed(tiny_stack: TinyStack) -> tuple[pd.DataFrame, list[TransactionIn], OnlineFeatures]:
+def replayed(tiny_stack: TinyStack) -> tuple[pd.DataFrame, list[TransactionIn], Callable[[list[TransactionIn]], list]]:
     store = feature_store_for(tiny_stack.env)
     latest = replayable(tiny_stack.transactions, store)
     sample = latest.sample(min(150, len(latest)), random_state=5).sort_values("transaction_id", ignore_index=True)
     training_rows = historical_rows(store, sample).set_index("transaction_id").loc[sample["transaction_id"]]
-    requests = [TransactionIn(**item) for item in payloads_from_frame(sample)]
-    return training_rows, requests, OnlineFeatures(store, FRAUD_MODEL_FEATURE_SERVICE)
+    requests = [TransactionIn(**item) for item in payloads_from_frame(sample, tiny_stack.env)]
+    online = OnlineFeatures(store, FRAUD_MODEL_FEATURE_SERVICE)
+    return training_rows, requests, lambda items: online.lookup(items, pseudonyms_of(tiny_stack.env, items))
 
 
 def test_serving_features_equal_the_training_rows_of_the_same_transactions(replayed) -> None:
-    training_rows, requests, online = replayed
-    served = online.lookup(requests)
+    training_rows, requests, lookup = replayed
+    served = lookup(requests)
     assert len(served) == len(training_rows) >= 100
     for request, item in zip(requests, served, strict=True):
         expected = training_rows.loc[request.transaction_id]
@@ -49,8 +52,8 @@ def test_serving_features_equal_the_training_rows_of_the_same_transactions(repla
 def test_a_transaction_already_in_the_store_does_not_count_itself(replayed) -> None:
     """The online row of a replayed transaction already holds it (it is the customer's latest event): the features
     must be those of the moment before it, as in training."""
-    training_rows, requests, online = replayed
+    training_rows, requests, lookup = replayed
     request = next(r for r in requests if training_rows.loc[r.transaction_id, "txn_count_7d"] > 0)
-    [at_its_time] = online.lookup([request])
-    [just_after] = online.lookup([request.model_copy(update={"event_timestamp": request.event_timestamp + pd.Timedelta(microseconds=1)})])
+    [at_its_time] = lookup([request])
+    [just_after] = lookup([request.model_copy(update={"event_timestamp": request.event_timestamp + pd.Timedelta(microseconds=1)})])
     assert just_after.values["txn_count_7d"] == at_its_time.values["txn_count_7d"] + 1

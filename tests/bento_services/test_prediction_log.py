@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import stat
+import threading
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from bento_services.prediction_log import JsonlPredictionSink, PredictionRecord, read_predictions
+from bento_services.prediction_log import JsonlPredictionSink, PredictionRecord, read_predictions, rewrite_predictions
 
 
 def record(i: int, **overrides) -> PredictionRecord:
@@ -94,3 +96,69 @@ def test_probe_raises_while_the_folder_cannot_take_a_write(tmp_path) -> None:
         subprocess.run(["chattr", "-i", str(tmp_path)], check=True)
     sink.probe()
     assert not list(tmp_path.iterdir())  # the probe leaves nothing behind
+
+
+# ---- rewriting the log: erasure and retention ----------------------------------------------------
+
+def test_a_rewrite_removes_exactly_the_selected_records_and_leaves_other_files_untouched(tmp_path) -> None:
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(i, customer_id="p-erased" if i % 3 == 0 else f"p-{i}") for i in range(30)])
+    sink.close()
+    untouched = tmp_path / "predictions-20240101-1.jsonl"
+    untouched.write_text(record(99).to_json() + "\n")
+    before = untouched.stat().st_mtime_ns
+    [rewritten] = rewrite_predictions(tmp_path, lambda r: r["customer_id"] == "p-erased")
+    assert (rewritten.removed, rewritten.kept) == (10, 20)
+    frame = read_predictions(tmp_path)
+    assert "p-erased" not in set(frame["customer_id"]) and len(frame) == 21
+    assert untouched.stat().st_mtime_ns == before
+    assert stat.S_IMODE(rewritten.path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".*.rewrite"))
+
+
+def test_a_file_left_with_nothing_is_removed(tmp_path) -> None:
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(i, customer_id="p-erased") for i in range(3)])
+    sink.close()
+    [rewritten] = rewrite_predictions(tmp_path, lambda r: r["customer_id"] == "p-erased")
+    assert rewritten.kept == 0 and not rewritten.path.exists()
+
+
+def test_a_torn_line_goes_with_a_rewrite_since_it_may_hold_an_id(tmp_path) -> None:
+    path = tmp_path / "predictions-20240101-1.jsonl"
+    path.write_text(record(1, customer_id="p-erased").to_json() + "\n" + record(2).to_json() + '\n{"customer_id": "p-era')
+    [rewritten] = rewrite_predictions(tmp_path, lambda r: r["customer_id"] == "p-erased")
+    assert (rewritten.removed, rewritten.kept) == (2, 1)
+    assert "p-era" not in path.read_text()
+
+
+def test_a_server_writing_during_a_rewrite_loses_no_record_and_the_erased_customer_is_gone(tmp_path) -> None:
+    """The writer appends batches non-stop while files are rewritten under it: every batch it wrote is in the
+    log afterwards (none went to a replaced file), and none of the erased customer's records is."""
+    sink = JsonlPredictionSink(tmp_path)
+    sink.write([record(i, customer_id="p-erased") for i in range(50)])
+    written = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        batch = 0
+        while not stop.is_set():
+            sink.write([record(batch * 10 + j, customer_id=f"p-{batch}") for j in range(10)])
+            written.append(batch)
+            batch += 1
+
+    writer = threading.Thread(target=serve)
+    writer.start()
+    try:
+        removed = 0
+        for _ in range(20):
+            removed += sum(f.removed for f in rewrite_predictions(tmp_path, lambda r: r["customer_id"] == "p-erased"))
+            sink.write([record(0, customer_id="p-erased")])  # the customer keeps coming back until the end
+    finally:
+        stop.set()
+        writer.join(30)
+    removed += sum(f.removed for f in rewrite_predictions(tmp_path, lambda r: r["customer_id"] == "p-erased"))
+    sink.close()
+    frame = read_predictions(tmp_path)
+    assert removed == 70 and "p-erased" not in set(frame["customer_id"])
+    assert len(written) > 20 and len(frame) == 10 * len(written)

@@ -33,7 +33,7 @@ def ab_env(tiny_stack: TinyStack) -> Environment:
 
 @pytest.fixture(scope="module")
 def known_items(tiny_stack: TinyStack) -> list[dict]:
-    return payloads_from_frame(tiny_stack.transactions.sample(40, random_state=7))
+    return payloads_from_frame(tiny_stack.transactions.sample(40, random_state=7), tiny_stack.env)
 
 
 def test_scores_of_known_entities_equal_the_signed_onnx_model_run_directly(ab_env, known_items, tmp_path) -> None:

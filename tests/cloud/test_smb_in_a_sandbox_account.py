@@ -35,10 +35,12 @@ def arns(applied) -> list[str]:
 
 
 def test_every_security_resource_is_in_the_uae_and_every_key_rotates(security_module, smb_security) -> None:
+    """Every symmetric key rotates; KMS rotates neither the signing key (asymmetric) nor the pseudonym key (HMAC)."""
     regional = [arn for arn in arns(smb_security) if not arn.startswith(("arn:aws:iam::", "arn:aws:s3:::"))]
     assert regional and all(f":{REGION}:" in arn for arn in regional), regional
     kms = boto3.client("kms", region_name=REGION)
-    keys = [a["id"] for a in attributes(smb_security, "aws_kms_key")]
+    keys = [a["id"] for a in attributes(smb_security, "aws_kms_key")
+            if a.get("customer_master_key_spec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"]
     assert keys and all(kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] for key in keys)
 
 

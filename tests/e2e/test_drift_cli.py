@@ -32,7 +32,7 @@ def test_drift_exits_0_on_undrifted_traffic_and_3_on_drifted_traffic_with_a_plot
     # Customers' latest transactions, scored as of their own time: what training saw (a random past transaction
     # would be scored against a store that has since moved on, and its history features would look skewed).
     latest = replayable(tiny_stack.transactions, feature_store_for(tiny_stack.env))
-    clean = send_transactions(record.url, payloads_from_frame(latest))
+    clean = send_transactions(record.url, payloads_from_frame(latest, tiny_stack.env))
     assert not clean.failed_status
     clean_run = sahab_drift(env_file, clean_since, tmp_path / "clean.html")
     assert clean_run.returncode == 0, clean_run.stdout + clean_run.stderr
@@ -40,7 +40,7 @@ def test_drift_exits_0_on_undrifted_traffic_and_3_on_drifted_traffic_with_a_plot
 
     drift_since = datetime.now(UTC)
     drifted = generate_transactions(TINY_DATA, drift=True).sample(600, random_state=22)
-    assert not send_transactions(record.url, payloads_from_frame(drifted)).failed_status
+    assert not send_transactions(record.url, payloads_from_frame(drifted, tiny_stack.env)).failed_status
     drift_run = sahab_drift(env_file, drift_since, tmp_path / "drift.html")
     assert drift_run.returncode == 3, drift_run.stdout + drift_run.stderr
     assert "amount_aed" in drift_run.stderr and "PSI" in drift_run.stderr

@@ -173,7 +173,7 @@ def test_the_stream_ingestor_sends_nothing_out(tiny_stack: TinyStack, tmp_path: 
             "bootstrap_servers": broker.bootstrap_servers, "session_timeout_ms": 2000})})
         env_file = write_environment_file(env, tmp_path / "env")
         connection = connection_for(env)
-        ensure_topics(connection, env.streaming)
+        ensure_topics(connection, env)
         produce_payloads(connection, env.streaming.topic, synthetic_payloads(env, 500, seed=7, malformed_fraction=0.02))
         trace = tmp_path / "ingest.trace"
         result = run_traced([SAHAB, "stream", "ingest", "--env", str(env_file), "--metrics-port", "0",

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 def test_scores_for_known_entities_equal_the_onnx_model_run_directly(ab_server, tiny_stack) -> None:
     env, _, record = ab_server
-    items = payloads_from_frame(tiny_stack.transactions.sample(30, random_state=11))
+    items = payloads_from_frame(tiny_stack.transactions.sample(30, random_state=11), tiny_stack.env)
     answers = score(record.url, items)
     assert [a["transaction_id"] for a in answers] == [i["transaction_id"] for i in items]
     for version in {a["model_version"] for a in answers}:

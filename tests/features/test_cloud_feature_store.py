@@ -469,7 +469,7 @@ def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudR
     expected = cloud.store.get_online_features(
         features=online.service, entity_rows={"customer_id": [c for c, _ in pairs], "merchant_id": [m for _, m in pairs]},
     ).to_dict()
-    found = online.lookup(items)
+    found = online.lookup(items, [c for c, _ in pairs])  # the stored keys are the pseudonyms already
     assert not online.reads_in_process
     for i, (item, transaction) in enumerate(zip(found, items, strict=True)):
         recent = {name: expected[name][i] for name in RECENT_EVENT_COLUMNS}
@@ -482,26 +482,27 @@ def test_the_services_direct_redis_read_equals_get_online_features(cloud: CloudR
 
 def test_a_new_stream_state_is_seeded_from_the_s3_transactions_inside_the_windows(cloud: CloudRepository) -> None:
     """What a new ingestor in the cloud starts its windows from: the S3 table's rows since the retention."""
-    from features.ingest.seeding import recorded_events_since
+    from features.ingest.seeding import recorded_entries_since
 
     labelled = cloud.local_tables[TRANSACTIONS_FILE]
     since = (labelled["event_timestamp"].max() - pd.Timedelta(days=3)).to_pydatetime()
-    events, source = recorded_events_since(cloud.env, since, cloud.settings)
+    recorded, source = recorded_entries_since(cloud.env, since, cloud.settings)
     assert source == f"s3://{BUCKET}/offline/{TRANSACTIONS_FILE}"
-    assert sorted(e.transaction_id for e in events) == sorted(labelled.loc[labelled["event_timestamp"] >= since, "transaction_id"])
-    assert 0 < len(events) < len(labelled)
+    inside = labelled[labelled["event_timestamp"] >= since]
+    assert sorted((customer, entry[2]) for customer, entry in recorded) == sorted(zip(inside["customer_id"], inside["transaction_id"]))
+    assert 0 < len(recorded) < len(labelled)
 
 
 def test_without_an_s3_transactions_table_a_new_stream_state_starts_empty_and_says_so(cloud: CloudRepository) -> None:
     import boto3
 
-    from features.ingest.seeding import NO_RECORDED_TRANSACTIONS, recorded_events_since
+    from features.ingest.seeding import NO_RECORDED_TRANSACTIONS, recorded_entries_since
 
     empty = "sahab-smb-data-empty"
     boto3.client("s3", endpoint_url=cloud.moto_url, region_name=REGION).create_bucket(
         Bucket=empty, CreateBucketConfiguration={"LocationConstraint": REGION})
     settings = dataclasses.replace(cloud.settings, data_bucket=empty)
-    assert recorded_events_since(cloud.env, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), settings) == ([], NO_RECORDED_TRANSACTIONS)
+    assert recorded_entries_since(cloud.env, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), settings) == ([], NO_RECORDED_TRANSACTIONS)
 
 
 def test_bad_optional_settings_are_refused_together_naming_their_variables() -> None:
@@ -562,3 +563,41 @@ def test_without_the_token_variable_or_a_readable_secret_the_store_says_which_se
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_url)
     with pytest.raises(CommandFailed, match=r"cannot read the Redis AUTH token from the secret 'sahab-nosecret-online/auth-token'"):
         feature_store_for(env, cloud.settings)
+
+
+# ---- erasure in the cloud stores (last: these change the shared stores) ---------------------------
+
+def test_erasure_removes_one_customer_from_redis_and_every_s3_table_and_no_one_else(cloud: CloudRepository) -> None:
+    """The Redis hash of the customer goes, the S3 parquet files holding them are rewritten (still SSE-KMS under
+    the bucket's key), files and customers that do not hold them are untouched."""
+    import boto3
+
+    from features.aggregations import RECENT_EVENT_COLUMNS
+    from features.names import CUSTOMER_TRANSACTIONS_VIEW
+    from features.offline_rows import CUSTOMER_TABLES, remove_rows, rows_of_customer
+    from features.online_erasure import erase_online
+
+    customers = latest_rows(cloud.local_tables[CUSTOMER_TRANSACTIONS_FILE], "customer_id").index.tolist()
+    erased, kept = customers[0], customers[1:6]
+    view = [f"{CUSTOMER_TRANSACTIONS_VIEW}:{name}" for name in RECENT_EVENT_COLUMNS]
+    before = cloud.store.get_online_features(features=view, entity_rows=[{"customer_id": c} for c in kept]).to_dict()
+    s3 = boto3.client("s3", endpoint_url=cloud.moto_url, region_name=REGION)
+    merchants_etag = s3.head_object(Bucket=BUCKET, Key=f"offline/{MERCHANT_RISK_FILE}")["ETag"]
+
+    assert erase_online(cloud.store, erased) == 1
+    rewritten = remove_rows(cloud.env, rows_of_customer(erased), cloud.settings)
+
+    after = cloud.store.get_online_features(features=view, entity_rows=[{"customer_id": erased}, *[{"customer_id": c} for c in kept]]).to_dict()
+    assert all(after[name][0] is None for name in RECENT_EVENT_COLUMNS)
+    assert {name: after[name][1:] for name in before} == before
+    for table in CUSTOMER_TABLES[:2]:
+        remaining = read_offline_table(cloud.env, table, cloud.settings)
+        original = cloud.local_tables[table]
+        assert erased not in set(remaining["customer_id"])
+        assert len(remaining) == len(original) - (original["customer_id"] == erased).sum()
+    assert sum(f.removed for f in rewritten) == sum((cloud.local_tables[t]["customer_id"] == erased).sum() for t in CUSTOMER_TABLES[:2])
+    for f in rewritten:
+        head = s3.head_object(Bucket=BUCKET, Key=f.path.removeprefix(f"{BUCKET}/"))
+        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(cloud.kms_key_arn.split("/")[-1])
+    assert s3.head_object(Bucket=BUCKET, Key=f"offline/{MERCHANT_RISK_FILE}")["ETag"] == merchants_etag
+    assert erase_online(cloud.store, erased) == 0 and remove_rows(cloud.env, rows_of_customer(erased), cloud.settings) == []

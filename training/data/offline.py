@@ -6,7 +6,8 @@
 | ``customer_transactions.parquet/`` | customer and transaction time    | feature view ``customer_transactions`` (a folder: ``batch.parquet`` here, the stream's files beside it) |
 | ``merchant_risk.parquet``          | merchant and daily snapshot      | feature view ``merchant_risk``           |
 
-Customer rows come from ``features.aggregations.recent_events_as_of``, the function the stream ingestor
+Customer ids are pseudonymised (``features.pseudonyms``) before anything is written: the generator plays the
+bank's systems, which know raw ids; the platform's tables never hold one. Customer rows come from ``features.aggregations.recent_events_as_of``, the function the stream ingestor
 calls too, so the history and the live stream agree on every value. Files are written to a
 temporary name and renamed, so a reader (or the ingestor appending) never sees half a file.
 """
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import aggregations
+from features.pseudonyms import pseudonymise_column, pseudonymiser_for
 from features.ingest.offline import OFFLINE_SCHEMA
 from features.names import (
     BATCH_PART_FILE,
@@ -34,7 +36,7 @@ from features.names import (
     TRANSACTIONS_FILE,
 )
 from environments import Environment
-from training.data.generator import DEFAULT_START, generate_transactions, merchant_id
+from training.data.generator import DEFAULT_START, customer_id, generate_transactions, merchant_id
 
 Progress = Callable[[str], None]
 
@@ -69,7 +71,7 @@ def write_offline_store(env: Environment, *, progress: Progress | None = None) -
     folder = offline_dir(env)
     folder.mkdir(parents=True, exist_ok=True)
     say(f"generating {env.data.customers} customers x {env.data.days} days")
-    transactions = generate_transactions(env.data)
+    transactions = pseudonymise_column(generate_transactions(env.data), pseudonymiser_for(env))
     say(f"computing rolling customer features for {len(transactions)} transactions")
     customers = customer_feature_rows(transactions)
     say("computing daily merchant risk snapshots")
@@ -95,10 +97,17 @@ def write_offline_store(env: Environment, *, progress: Progress | None = None) -
 
 def write_drift_transactions(env: Environment) -> tuple[Path, int]:
     """Write a drifted set of transactions (same people and shops, shifted behaviour) for the monitor."""
-    frame = generate_transactions(env.data, drift=True)
+    frame = pseudonymise_column(generate_transactions(env.data, drift=True), pseudonymiser_for(env))
     path = offline_dir(env) / DRIFT_TRANSACTIONS_FILE
     write_parquet_atomically(frame, path)
     return path, len(frame)
+
+
+def raw_customer_ids(env: Environment) -> dict[str, str]:
+    """Pseudonym → raw id of every generated customer: what the bank's own systems know, and what the demo's
+    traffic (``bento_services.traffic``) needs to send requests as the bank would. Held in memory, never written."""
+    raw = [str(c) for c in customer_id(np.arange(env.data.customers))]
+    return dict(zip(pseudonymiser_for(env).many(raw), raw, strict=True))
 
 
 def customer_feature_rows(transactions: pd.DataFrame) -> pd.DataFrame:

@@ -89,16 +89,25 @@ def expected_online_features(events: Sequence[TransactionEventV1]) -> dict[str, 
     return expected
 
 
+def pseudonymiser_of(store: Any) -> Any:
+    """The pseudonymiser of the environment whose local feature store this is (its data folder's key)."""
+    from features.pseudonyms import LOCAL_KEY_FILE, LocalMacKey, Pseudonymiser
+
+    return Pseudonymiser(LocalMacKey(Path(store.repo_path).parent / "keys" / LOCAL_KEY_FILE))
+
+
 def online_features(store: Any, customer_ids: Sequence[str]) -> dict[str, dict[str, float]]:
-    """What the Feast online store returns for these customers, feature by feature."""
+    """What the Feast online store returns for these (raw) customers, feature by feature: read by pseudonym."""
     from features.ingest import rolling
 
+    pseudonyms = pseudonymiser_of(store).many(customer_ids)
     frame = store.get_online_features(
         features=[f"customer_transactions:{name}" for name in rolling.FEATURE_NAMES],
-        entity_rows=[{"customer_id": customer_id} for customer_id in customer_ids],
+        entity_rows=[{"customer_id": pseudonym} for pseudonym in pseudonyms],
     ).to_df()
+    raw = dict(zip(pseudonyms, customer_ids, strict=True))
     return {
-        row["customer_id"]: {name: row[name] for name in rolling.FEATURE_NAMES}
+        raw[row["customer_id"]]: {name: row[name] for name in rolling.FEATURE_NAMES}
         for row in frame.to_dict("records")
     }
 

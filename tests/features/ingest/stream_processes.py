@@ -23,6 +23,7 @@ from features.ingest.producer import ProduceSummary, produce_payloads
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
 from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_FILE
+from features.pseudonyms import pseudonymiser_for
 
 SAHAB = str(Path(sys.executable).with_name("sahab"))
 
@@ -41,7 +42,7 @@ class Stream:
             (e.key, malformed_payload(e, MALFORMATIONS[i % len(MALFORMATIONS)]) if i in broken_at else e.to_json_bytes(), None)
             for i, e in enumerate(events)
         ]
-        ensure_topics(world.connection, world.env.streaming)
+        ensure_topics(world.connection, world.env)
         self.produced: ProduceSummary = produce_payloads(world.connection, world.env.streaming.topic, payloads)
 
 
@@ -107,7 +108,8 @@ def assert_offline_rows_are_exactly(world: StreamWorld, valid: list[TransactionE
     """One offline row per distinct valid event, as of itself: none lost, none doubled."""
     offline = pd.read_parquet(world.env.data_path() / "offline" / CUSTOMER_TRANSACTIONS_FILE)
     rows = Counter(zip(offline["customer_id"], pd.to_datetime(offline["event_timestamp"], utc=True)))
-    expected = Counter((e.customer_id, pd.Timestamp(e.event_timestamp)) for e in {e.event_id: e for e in valid}.values())
+    pseudonym = pseudonymiser_for(world.env)
+    expected = Counter((pseudonym(e.customer_id), pd.Timestamp(e.event_timestamp)) for e in {e.event_id: e for e in valid}.values())
     lost, doubled = expected - rows, rows - expected
     assert not lost and not doubled, f"{sum(lost.values())} offline rows lost, {sum(doubled.values())} extra"
 

@@ -9,6 +9,7 @@ import pytest
 from stream_helpers import make_environment, write_environment_file
 from typer.testing import CliRunner
 
+from environments.errors import ConfigError
 from infra.cli.main import app
 from features.ingest.local_broker import running_broker, stop_local_broker
 
@@ -123,3 +124,17 @@ def test_produce_replay_moves_recorded_transactions_to_today_by_whole_days(tmp_p
     shift = shifts.pop()
     assert shift % timedelta(days=1) == timedelta(0)
     assert (datetime.now(UTC) - max(r.event_timestamp for r in replayed)) < timedelta(days=1)
+
+
+def test_replaying_a_pseudonymised_offline_table_is_refused_naming_the_file_and_the_way_out(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from features.pseudonyms import LOCAL_KEY_FILE, LocalMacKey, Pseudonymiser
+
+    parquet = tmp_path / "transactions.parquet"
+    pseudonym = Pseudonymiser(LocalMacKey(tmp_path / LOCAL_KEY_FILE))("c000001")
+    pd.DataFrame({"customer_id": [pseudonym], "event_timestamp": [pd.Timestamp("2026-01-05", tz="UTC")]}).to_parquet(parquet)
+    env_file = str(write_environment_file(make_environment(tmp_path / "data"), tmp_path / "env"))
+    refused = runner.invoke(app, ["stream", "produce", "--env", env_file, "--replay", str(parquet)])
+    assert isinstance(refused.exception, ConfigError)  # the entry point turns it into exit 2 (tests/infra/test_cli_refusals.py)
+    assert "holds customer pseudonyms" in str(refused.exception) and str(parquet) in str(refused.exception)

@@ -81,7 +81,7 @@ def start_durable_broker(world: StreamWorld, moto_url: str, port: int) -> LocalB
 
 def burst(world: StreamWorld, count: int, seed: int) -> tuple[list, dict[int, int]]:
     events = list(synthetic_events(world.env.data, count, seed=seed, id_prefix=f"d{seed}"))
-    ensure_topics(world.connection, world.env.streaming)
+    ensure_topics(world.connection, world.env)
     produced = produce_payloads(world.connection, world.env.streaming.topic, [(e.key, e.to_json_bytes(), None) for e in events])
     return events, produced.end_offsets
 

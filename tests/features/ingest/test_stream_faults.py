@@ -45,7 +45,7 @@ def ingest(world: StreamWorld, end_offsets: dict[int, int], **options: object) -
 
 def send(world: StreamWorld, payloads: list[tuple[bytes, bytes]]) -> dict[int, int]:
     """Produce raw payloads (up to 2 MB each) and return the end offsets."""
-    ensure_topics(world.connection, world.env.streaming)
+    ensure_topics(world.connection, world.env)
     producer = EventProducer(world.connection, world.env.streaming.topic, settings={"message.max.bytes": 2_000_000})
     for key, value in payloads:
         producer.send(key, value)

@@ -33,6 +33,7 @@ from features.ingest.producer import ProduceSummary, produce_payloads
 from features.ingest.synthetic import MALFORMATIONS, malformed_payload, synthetic_events
 from features.ingest.topics import ensure_topics
 from features.names import CUSTOMER_TRANSACTIONS_FILE
+from features.pseudonyms import pseudonymise_column, pseudonymiser_for
 from features.ingest.local_broker import LocalBroker
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ MALFORMED_EVENTS = 100  # 1 %
 JUST_AFTER = timedelta(microseconds=1)
 
 def produce(world: StreamWorld, payloads: list[tuple[bytes | None, bytes | None, None]]) -> ProduceSummary:
-    ensure_topics(world.connection, world.env.streaming)
+    ensure_topics(world.connection, world.env)
     return produce_payloads(world.connection, world.env.streaming.topic, payloads)
 
 
@@ -116,7 +117,8 @@ def test_every_malformed_event_is_in_the_dlq_once_with_its_reason(ten_thousand: 
 def test_every_valid_event_has_one_offline_row_as_of_itself(ten_thousand: TenThousand) -> None:
     offline = pd.read_parquet(ten_thousand.world.env.data_path() / "offline" / CUSTOMER_TRANSACTIONS_FILE)
     rows = Counter(zip(offline["customer_id"], pd.to_datetime(offline["event_timestamp"], utc=True)))
-    expected = Counter((e.customer_id, pd.Timestamp(e.event_timestamp)) for e in ten_thousand.valid)
+    pseudonym = pseudonymiser_for(ten_thousand.world.env)
+    expected = Counter((pseudonym(e.customer_id), pd.Timestamp(e.event_timestamp)) for e in ten_thousand.valid)
     assert rows == expected
 
 
@@ -164,7 +166,7 @@ def test_a_late_event_is_counted_without_rolling_the_features_back(world: Stream
 def test_consumer_lag_is_exported_as_a_prometheus_metric(world: StreamWorld, loopback_port: int, tmp_path: Path) -> None:
     """The real command's /metrics: lag per partition rises while a backlog is read and ends at 0."""
     env_file = write_environment_file(world.env, tmp_path / "envs")
-    ensure_topics(world.connection, world.env.streaming)
+    ensure_topics(world.connection, world.env)
     log = tmp_path / "ingest.log"
     process = subprocess.Popen(
         [SAHAB, "stream", "ingest", "--env", str(env_file), "--metrics-port", str(loopback_port)],
@@ -207,7 +209,8 @@ def test_recorded_transactions_inside_the_windows_count_toward_streamed_features
     recorded = [an_event_at(now - age, f"hist-{i}", 10.0) for i, age in enumerate((timedelta(hours=2), timedelta(days=3), timedelta(days=10)))]
     offline = world.env.data_path() / "offline"
     offline.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([e.model_dump() | {"is_fraud": 0} for e in recorded]).to_parquet(offline / "transactions.parquet")
+    recorded_rows = pd.DataFrame([e.model_dump() | {"is_fraud": 0} for e in recorded])
+    pseudonymise_column(recorded_rows, pseudonymiser_for(world.env)).to_parquet(offline / "transactions.parquet")
 
     live = an_event_at(now, "live-1", 10.0)
     summary = ingest(world, produce(world, [(live.key, live.to_json_bytes(), None)]))
