@@ -19,6 +19,14 @@ from environments.settings_model import SettingsModel
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
+def role_names(value: list[str]) -> list[str]:
+    """``value`` if every item is an IAM role name (not an ARN, no path), else the error naming the others."""
+    bad = [name for name in value if not ROLE_NAME.match(name)]
+    if bad:
+        raise ValueError(f"must be IAM role names (letters, digits, +=,.@_-; up to 64; no ARN, no path): not {bad}")
+    return value
+
+
 class NatStrategy(str, Enum):
     """How private subnets reach the internet (ECR pulls, OS updates).
 
@@ -198,10 +206,7 @@ class SecurityConfig(SettingsModel):
     @field_validator("key_administrator_roles")
     @classmethod
     def _role_names(cls, value: list[str]) -> list[str]:
-        bad = [name for name in value if not ROLE_NAME.match(name)]
-        if bad:
-            raise ValueError(f"must be IAM role names (letters, digits, +=,.@_-; up to 64; no ARN, no path): not {bad}")
-        return value
+        return role_names(value)
 
 
 class GuardrailsConfig(SettingsModel):

@@ -9,8 +9,9 @@ ingestor's state, and ``sahab data prune`` on this machine. ``docs/privacy.md`` 
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from environments.cloud_sections import role_names
 from environments.names import PSEUDONYM_KEY, kms_alias, name_prefix
 from environments.settings_model import SettingsModel
 
@@ -53,6 +54,18 @@ class PrivacyConfig(SettingsModel):
         "Default: alias/sahab-<env>-customer-pseudonym (the security stack's). Locally: <data>/keys/pseudonym.key, "
         "created on first use.",
     )
+
+    erasure_roles: list[str] = Field(
+        default_factory=list,
+        description="IAM role names in 'account_id' that run `sahab data erase` (a data-protection officer's role): "
+        "the pseudonym key's policy lets them compute pseudonyms (kms:GenerateMac); their own IAM policy must allow "
+        "it too. Default: none (only the scoring and ingestor workloads).",
+    )
+
+    @field_validator("erasure_roles")
+    @classmethod
+    def _role_names(cls, value: list[str]) -> list[str]:
+        return role_names(value)
 
     @model_validator(mode="after")
     def _dlq_not_longer_than_stream(self) -> PrivacyConfig:

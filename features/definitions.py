@@ -68,7 +68,7 @@ def feature_definitions(offline_uri: str, *, s3_endpoint_override: str | None = 
 
     # The card holder: the rolling spending features are keyed by it.
     customer = Entity(name=CUSTOMER_ENTITY, join_keys=["customer_id"], value_type=ValueType.STRING,
-                      description="A card holder, e.g. c000123.")
+                      description="A card holder, by the keyed pseudonym of their id (p + 32 hex digits), never the raw id.")
     # The shop: its fraud rate is a strong prior for every card used there.
     merchant = Entity(name=MERCHANT_ENTITY, join_keys=["merchant_id"], value_type=ValueType.STRING,
                       description="A merchant, e.g. m0042.")

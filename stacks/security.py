@@ -29,7 +29,8 @@ class SecurityStack(LayerStack):
             signer_roles=(names.workload_role_name(env.name, "training"),),
             verifier_roles=tuple(names.workload_role_name(env.name, account) for account in ("scoring", "drift")),
             pseudonym_key_id=env.privacy.pseudonym_key_id(env.name),
-            pseudonym_roles=tuple(names.workload_role_name(env.name, account) for account in PSEUDONYMISING_WORKLOADS),
+            pseudonym_roles=(*(names.workload_role_name(env.name, account) for account in PSEUDONYMISING_WORKLOADS),
+                             *env.privacy.erasure_roles),
         ))
         audit = env.buckets.get(AUDIT_BUCKET)
         self.audit_trail = AuditTrail(

@@ -5,14 +5,14 @@ used for nothing else: not printed, not recorded. Then, in this order:
 
 | step | store | how |
 |------|-------|-----|
-| 1 | stream state (every replica, the changelog) | an erasure request to every partition (``features.ingest.erasure_requests``); locally the ingestor is run until it has read them, in the cloud the running one is waited for |
-| 2 | online store | the customer's rows deleted (``features.online_erasure``) |
+| 1 | online store | the customer's rows deleted (``features.online_erasure``) |
+| 2 | stream state (every replica, the changelog) | an erasure request to every partition (``features.ingest.erasure_requests``); locally the ingestor is run until it has read them, in the cloud the running one is waited for; the replica that reads one also deletes the online row again, should an event have rewritten it meanwhile |
 | 3 | offline tables | every parquet file holding the customer rewritten without them (``features.offline_rows``) |
 | 4 | prediction log | every log file holding the customer rewritten under the writers' lock (``bento_services.prediction_log``); a Kafka prediction topic cannot be rewritten and expires after ``privacy.prediction_log_days`` |
 | 5 | the record | ``<data>/privacy/audit.jsonl``: who, when, reference, each store and its count, the model versions trained before (their training data held the customer) |
 
-The stream goes first: once the ingestor has read the requests, no event produced before them can write the
-customer again, so steps 2-4 leave nothing behind. If the requests are not read in time (no ingestor running
+The stream goes before the files: once the ingestor has read the requests, no event produced before them can
+write the customer again, so steps 3-4 leave nothing behind. If the requests are not read in time (no ingestor running
 in the cloud), the record says the stream state is pending, with the offsets to look for.
 """
 
@@ -78,10 +78,10 @@ def erase_customer(
     pseudonymiser = pseudonymiser_for(env)
     pseudonym = pseudonymiser(customer_id)
     stores = []
-    say("stream state: erasure requests to every partition")
-    stores.append(_erase_stream_state(env, pseudonym, stream_wait_s))
     say("online store")
     stores.append(_erase_online(env, pseudonym, cloud))
+    say("stream state: erasure requests to every partition")
+    stores.append(_erase_stream_state(env, pseudonym, stream_wait_s))
     say("offline tables")
     stores.append(_erase_offline(env, pseudonym, cloud))
     say("prediction log")

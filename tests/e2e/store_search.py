@@ -1,7 +1,8 @@
 """Search every store a Sahab data folder holds for customer ids or pseudonyms, reading each in its own format.
 
 A byte search would miss ids inside compressed parquet pages or RocksDB blocks, so each store is opened with
-its own reader: parquet columns, SQLite tables, RocksDB column families, and text files (logs, JSON, HTML).
+its own reader: parquet columns, SQLite tables, RocksDB column families, text files (logs, JSON, HTML); any
+other file (metric files, model artifacts) is searched as bytes.
 Hits are reported as ``store kind: path: the ids found``.
 """
 
@@ -52,11 +53,12 @@ def _search_file(path: Path, pattern: re.Pattern[str], wanted: set[str]) -> tupl
         texts = (str(value) for column in table.columns if str(column.type) in ("string", "large_string")
                  for value in column.to_pylist())
         return "parquet", _found(texts, pattern, wanted)
-    if path.suffix == ".db" or path.read_bytes()[:16] == b"SQLite format 3\x00":
+    content = path.read_bytes()
+    if content[:16] == b"SQLite format 3\x00":
         return "sqlite", _found(_sqlite_texts(path), pattern, wanted)
     if path.suffix in TEXT_SUFFIXES:
-        return "text", _found([path.read_text(encoding="utf-8", errors="replace")], pattern, wanted)
-    return "", set()
+        return "text", _found([content.decode("utf-8", errors="replace")], pattern, wanted)
+    return "bytes", _found([content.decode("latin-1")], pattern, wanted)  # anything else (metric files, models): as is
 
 
 def _found(texts: Iterable[str], pattern: re.Pattern[str], wanted: set[str]) -> set[str]:

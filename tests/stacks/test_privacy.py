@@ -35,9 +35,10 @@ def broker_properties(document: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("env", CLOUD_ENVS)
-def test_the_security_layer_makes_an_hmac_key_whose_policy_lets_only_scoring_and_ingestion_generate_macs(
+def test_the_security_layer_makes_an_hmac_key_whose_policy_lets_only_scoring_ingestion_and_erasers_generate_macs(
     synthesized_all, env
 ) -> None:
+    """The edges' workload roles, and the environment's ``privacy.erasure_roles`` (prod: its data-protection role)."""
     document = stack(synthesized_all, f"{env}-security")
     (key,) = [k for a, k in document["resource"]["aws_kms_key"].items() if a.startswith("Keys_Pseudonym_")]
     assert (key["customer_master_key_spec"], key["key_usage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
@@ -49,8 +50,11 @@ def test_the_security_layer_makes_an_hmac_key_whose_policy_lets_only_scoring_and
         "Sid": "GenerateMacByNamedRoles", "Effect": "Allow",
         "Principal": {"AWS": ["arn:aws:iam::${data.aws_caller_identity.CallerIdentity.account_id}:root"]},
         "Action": ["kms:GenerateMac"], "Resource": "*",
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": [f"{role}sahab-{env}-wl-scoring", f"{role}sahab-{env}-wl-ingestor"]}},
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": [
+            f"{role}sahab-{env}-wl-scoring", f"{role}sahab-{env}-wl-ingestor",
+            *(f"{role}{name}" for name in load_environment(env).privacy.erasure_roles)]}},
     }]
+    assert env != "prod" or load_environment(env).privacy.erasure_roles == ["sahab-data-protection"]
     assert "pseudonym_key_arn" in document["output"]
 
 

@@ -136,3 +136,14 @@ def test_a_replica_restored_from_the_changelog_alone_does_not_bring_the_customer
     rows = online_features(world.store, [erased, kept])
     assert len(unpack_events(rows[erased][RECENT_EVENTS])) == 1
     assert len(unpack_events(rows[kept][RECENT_EVENTS])) == counts[kept] + 1
+
+
+def test_an_event_under_another_customers_key_is_dead_lettered_under_the_keys_pseudonym_naming_no_id(world) -> None:
+    from features.ingest.dlq import read_dead_letters
+
+    [event] = live_events(world, 1, seed=43)
+    ingest(world, produce(world, [(b"c000299", event.to_json_bytes(), None)]))
+    [letter] = read_dead_letters(world.connection, world.env.streaming.dlq_topic)
+    assert letter.reason == "wrong_key" and letter.key == pseudonymiser_for(world.env)("c000299").encode()
+    assert "c000299" not in letter.error and event.customer_id not in letter.error
+    assert letter.value == event.to_json_bytes()  # the raw payload: the DLQ's stated exception (privacy.dlq_days)
