@@ -47,16 +47,19 @@ class TrafficSummary:
 
 
 def payloads_from_frame(frame: pd.DataFrame, env: Environment) -> list[dict[str, Any]]:
-    """Request items from offline transaction rows (the generator's columns): JSON-ready plain values.
+    """Request items from transaction rows (the generator's columns): JSON-ready plain values.
 
-    The rows hold customer pseudonyms; a card switch sends the raw id, so each is mapped back through the
-    generated customers (``training.data.offline.raw_customer_ids``): the service pseudonymises it again."""
+    A card switch sends the raw id. Rows of the offline tables hold pseudonyms, so each is mapped back through the
+    generated customers (``training.data.offline.raw_customer_ids``; the service pseudonymises it again); rows
+    straight from the generator hold raw ids already."""
+    from features.pseudonyms import is_pseudonym
     from training.data.offline import raw_customer_ids
 
     raw = raw_customer_ids(env)
     items = frame[list(PAYLOAD_FIELDS)].to_dict(orient="records")
     for item in items:
-        item["customer_id"] = raw[item["customer_id"]]
+        if is_pseudonym(item["customer_id"]):
+            item["customer_id"] = raw[item["customer_id"]]
         item["amount_aed"] = float(item["amount_aed"])
         item["event_timestamp"] = pd.Timestamp(item["event_timestamp"]).isoformat()
         item["is_cross_border"] = bool(item["is_cross_border"])

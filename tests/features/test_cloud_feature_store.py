@@ -576,6 +576,7 @@ def test_erasure_removes_one_customer_from_redis_and_every_s3_table_and_no_one_e
     from features.names import CUSTOMER_TRANSACTIONS_VIEW
     from features.offline_rows import CUSTOMER_TABLES, remove_rows, rows_of_customer
     from features.online_erasure import erase_online
+    from features.store import read_offline_table
 
     customers = latest_rows(cloud.local_tables[CUSTOMER_TRANSACTIONS_FILE], "customer_id").index.tolist()
     erased, kept = customers[0], customers[1:6]
